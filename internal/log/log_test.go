@@ -1,0 +1,50 @@
+package log
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
+)
+
+func TestJSONLinesCarryNameLevelAndFields(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(&buf, FormatJSON, zapcore.InfoLevel).Named("resolver").Named("dir")
+	l.Debug("hidden")
+	l.Info("found", String("key", "k"), Int("bytes", 3), Bool("ok", true), Strings("tried", []string{"env", "dir"}),
+		Duration("took", time.Second), Err(errors.New("boom")), Err(nil))
+	var line map[string]any
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &line), buf.String())
+	assert.Equal(t, "resolver.dir", line["logger"])
+	assert.Equal(t, "info", line["level"])
+	assert.Equal(t, "found", line["msg"])
+	assert.Equal(t, "k", line["key"])
+	assert.EqualValues(t, 3, line["bytes"])
+	assert.Equal(t, true, line["ok"])
+	assert.Equal(t, []any{"env", "dir"}, line["tried"])
+	assert.Equal(t, "boom", line["error"])
+	assert.Equal(t, "1s", line["took"])
+	assert.NotContains(t, buf.String(), "hidden")
+}
+
+func TestConsoleFormatIsNotJSON(t *testing.T) {
+	var buf bytes.Buffer
+	New(&buf, FormatConsole, zapcore.DebugLevel).Warn("override", String("name", "X"))
+	assert.Contains(t, buf.String(), "WARN")
+	assert.Contains(t, buf.String(), "override")
+	assert.False(t, json.Valid(buf.Bytes()))
+}
+
+func TestParseLevel(t *testing.T) {
+	for _, s := range []string{"debug", "info", "warn", "error"} {
+		_, err := ParseLevel(s)
+		assert.NoError(t, err, s)
+	}
+	_, err := ParseLevel("loud")
+	assert.ErrorContains(t, err, `log level "loud"`)
+}
