@@ -1,0 +1,83 @@
+package inject
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Rule is the check that a Problem failed.
+type Rule int
+
+const (
+	// RuleReserved: the name is one the loader or the shell interpret.
+	RuleReserved Rule = iota + 1
+	// RuleBinary: the value is not valid UTF-8, or holds a NUL byte.
+	RuleBinary
+	// RuleDuplicate: two assignments set the same variable.
+	RuleDuplicate
+	// RuleBadName: the name is empty or holds '=' or NUL.
+	RuleBadName
+)
+
+// Problem is one refused name use or assignment. It never holds a value.
+type Problem struct {
+	Rule   Rule
+	Name   string // the variable
+	Key    string
+	Group  string
+	Origin string
+	Detail string // RuleDuplicate: the other request
+}
+
+// String is the problem's line in Error.
+func (p Problem) String() string {
+	switch p.Rule {
+	case RuleBinary:
+		// Exact text: users search for it.
+		return fmt.Sprintf("secret %q has a binary value that is not valid UTF-8 and cannot be set as an environment variable; mount it as a file instead", p.Key)
+	case RuleReserved:
+		return fmt.Sprintf("%s: environment variable %s is refused: the loader or the shell interpret it (every LD_* name, PATH and HOME); --allow-env %s lets it through",
+			describe(p.Origin, p.Key, p.Group), p.Name, p.Name)
+	case RuleDuplicate:
+		return fmt.Sprintf("%s: environment variable %s is also set by %s",
+			describe(p.Origin, p.Key, p.Group), p.Name, p.Detail)
+	case RuleBadName:
+		return fmt.Sprintf("%s: environment variable name %q is empty or holds '=' or NUL",
+			describe(p.Origin, p.Key, p.Group), p.Name)
+	}
+	return fmt.Sprintf("%s: environment variable %s: rule %d", describe(p.Origin, p.Key, p.Group), p.Name, int(p.Rule))
+}
+
+// Error lists every refused name use or assignment, one per line. The caller
+// maps it to exit 65.
+type Error struct {
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// describe names a request: `--secret #2 (key "k", group "g")`.
+func describe(origin, key, group string) string {
+	var b strings.Builder
+	if origin != "" {
+		b.WriteString(origin)
+		b.WriteString(" (")
+	}
+	fmt.Fprintf(&b, "key %q", key)
+	if group != "" {
+		fmt.Fprintf(&b, ", group %q", group)
+	}
+	if origin != "" {
+		b.WriteByte(')')
+	}
+	return b.String()
+}
