@@ -1,0 +1,535 @@
+package resolver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/resolvertest"
+)
+
+// failing is a backend that fails every lookup and counts its calls.
+func failing(err error, calls *atomic.Int32) *resolvertest.Backend {
+	return &resolvertest.Backend{LookupFunc: func(context.Context, resolver.Ref) (secret.Value, error) {
+		if calls != nil {
+			calls.Add(1)
+		}
+		return secret.Value{}, err
+	}}
+}
+
+// scopedMap answers from values keyed by ScopedID, and appends every scope it
+// is asked to asked.
+func scopedMap(values map[string]string, asked *[]resolver.Scope) *resolvertest.ScopedBackend {
+	var mu sync.Mutex
+	return &resolvertest.ScopedBackend{LookupScopedFunc: func(_ context.Context, ref resolver.Ref, s resolver.Scope) (secret.Value, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if asked != nil {
+			*asked = append(*asked, s)
+		}
+		if v, ok := values[resolver.ScopedID(s, ref.Key)]; ok {
+			return secret.New([]byte(v)), nil
+		}
+		return secret.Value{}, resolver.NotFound("no %s", resolver.ScopedID(s, ref.Key))
+	}}
+}
+
+type step struct {
+	backend string
+	scope   *resolver.Scope
+	outcome resolver.Outcome
+}
+
+func trailOf(r resolver.Result) []step {
+	var out []step
+	for _, a := range r.Trail {
+		out = append(out, step{a.Backend, a.Scope, a.Outcome})
+	}
+	return out
+}
+
+func sc(org, project, domain string) *resolver.Scope {
+	return &resolver.Scope{Org: org, Project: project, Domain: domain}
+}
+
+func TestChainResolve(t *testing.T) {
+	boom := errors.New("connection refused")
+	pd := resolver.Scope{Org: "flyte", Project: "p", Domain: "d"}
+	tests := []struct {
+		name        string
+		links       func(calls *atomic.Int32) []resolver.Link
+		scope       resolver.Scope
+		key         string
+		wantFound   bool
+		wantValue   string
+		wantBackend string
+		wantScope   *resolver.Scope
+		wantTrail   []step
+		wantErr     string
+		wantCalls   int32 // calls made to the backend counted by calls
+	}{
+		{
+			name: "first backend wins",
+			links: func(*atomic.Int32) []resolver.Link {
+				return []resolver.Link{
+					{Name: "env", Backend: resolvertest.Map(map[string]string{"k": "from-env"})},
+					{Name: "dir", Backend: resolvertest.Map(map[string]string{"k": "from-dir"})},
+				}
+			},
+			key: "k", wantFound: true, wantValue: "from-env", wantBackend: "env",
+			wantTrail: []step{{"env", nil, resolver.OutcomeFound}},
+		},
+		{
+			name: "not found falls through",
+			links: func(*atomic.Int32) []resolver.Link {
+				return []resolver.Link{
+					{Name: "env", Backend: resolvertest.Map(nil)},
+					{Name: "dir", Backend: resolvertest.Map(map[string]string{"k": "from-dir"})},
+				}
+			},
+			key: "k", wantFound: true, wantValue: "from-dir", wantBackend: "dir",
+			wantTrail: []step{{"env", nil, resolver.OutcomeNotFound}, {"dir", nil, resolver.OutcomeFound}},
+		},
+		{
+			name: "found nowhere",
+			links: func(*atomic.Int32) []resolver.Link {
+				return []resolver.Link{{Name: "env", Backend: resolvertest.Map(nil)}, {Name: "dir", Backend: resolvertest.Map(nil)}}
+			},
+			key:       "k",
+			wantTrail: []step{{"env", nil, resolver.OutcomeNotFound}, {"dir", nil, resolver.OutcomeNotFound}},
+		},
+		{
+			name: "an error stops and does not fall through",
+			links: func(calls *atomic.Int32) []resolver.Link {
+				return []resolver.Link{
+					{Name: "env", Backend: resolvertest.Map(nil)},
+					{Name: "vault", Backend: failing(boom, nil)},
+					{Name: "dir", Backend: &resolvertest.Backend{LookupFunc: func(context.Context, resolver.Ref) (secret.Value, error) {
+						calls.Add(1)
+						return secret.New([]byte("weaker")), nil
+					}}},
+				}
+			},
+			key:       "k",
+			wantTrail: []step{{"env", nil, resolver.OutcomeNotFound}, {"vault", nil, resolver.OutcomeFailed}},
+			wantErr:   `backend "vault": connection refused`,
+		},
+		{
+			name: "a wrapped not found falls through",
+			links: func(*atomic.Int32) []resolver.Link {
+				return []resolver.Link{
+					{Name: "a", Backend: failing(fmt.Errorf("outer: %w", resolver.NotFound("inner")), nil)},
+					{Name: "b", Backend: resolvertest.Map(map[string]string{"k": "v"})},
+				}
+			},
+			key: "k", wantFound: true, wantValue: "v", wantBackend: "b",
+			wantTrail: []step{{"a", nil, resolver.OutcomeNotFound}, {"b", nil, resolver.OutcomeFound}},
+		},
+		{
+			name: "a skipped link is recorded",
+			links: func(*atomic.Int32) []resolver.Link {
+				return []resolver.Link{
+					{Name: "dir", Skip: "no directory set"},
+					{Name: "local", Backend: resolvertest.Map(map[string]string{"k": "v"})},
+				}
+			},
+			key: "k", wantFound: true, wantValue: "v", wantBackend: "local",
+			wantTrail: []step{{"dir", nil, resolver.OutcomeSkipped}, {"local", nil, resolver.OutcomeFound}},
+		},
+		{
+			name: "scopes are asked project+domain, then domain, then org",
+			links: func(*atomic.Int32) []resolver.Link {
+				return []resolver.Link{{Name: "local", Backend: scopedMap(map[string]string{
+					resolver.ScopedID(resolver.Scope{Org: "flyte"}, "k"): "org-value",
+				}, nil)}}
+			},
+			scope: pd, key: "k", wantFound: true, wantValue: "org-value", wantBackend: "local",
+			wantScope: sc("flyte", "", ""),
+			wantTrail: []step{
+				{"local", sc("flyte", "p", "d"), resolver.OutcomeNotFound},
+				{"local", sc("flyte", "", "d"), resolver.OutcomeNotFound},
+				{"local", sc("flyte", "", ""), resolver.OutcomeFound},
+			},
+		},
+		{
+			name: "the most specific scope wins",
+			links: func(*atomic.Int32) []resolver.Link {
+				return []resolver.Link{{Name: "local", Backend: scopedMap(map[string]string{
+					resolver.ScopedID(resolver.Scope{Org: "flyte"}, "k"):              "org-value",
+					resolver.ScopedID(resolver.Scope{Org: "flyte", Domain: "d"}, "k"): "domain-value",
+				}, nil)}}
+			},
+			scope: pd, key: "k", wantFound: true, wantValue: "domain-value", wantBackend: "local",
+			wantScope: sc("flyte", "", "d"),
+			wantTrail: []step{
+				{"local", sc("flyte", "p", "d"), resolver.OutcomeNotFound},
+				{"local", sc("flyte", "", "d"), resolver.OutcomeFound},
+			},
+		},
+		{
+			name: "a scoped error stops before the next scope",
+			links: func(calls *atomic.Int32) []resolver.Link {
+				return []resolver.Link{
+					{Name: "k8s", Backend: &resolvertest.ScopedBackend{LookupScopedFunc: func(context.Context, resolver.Ref, resolver.Scope) (secret.Value, error) {
+						calls.Add(1)
+						return secret.Value{}, errors.New("forbidden")
+					}}},
+					{Name: "env", Backend: resolvertest.Map(map[string]string{"k": "v"})},
+				}
+			},
+			scope: pd, key: "k",
+			wantTrail: []step{{"k8s", sc("flyte", "p", "d"), resolver.OutcomeFailed}},
+			wantErr:   `backend "k8s": forbidden`, wantCalls: 1,
+		},
+		{
+			name: "unscoped after scoped",
+			links: func(*atomic.Int32) []resolver.Link {
+				return []resolver.Link{
+					{Name: "local", Backend: scopedMap(nil, nil)},
+					{Name: "env", Backend: resolvertest.Map(map[string]string{"k": "v"})},
+				}
+			},
+			scope: resolver.Scope{Org: "flyte", Domain: "d"}, key: "k", wantFound: true, wantValue: "v", wantBackend: "env",
+			wantTrail: []step{
+				{"local", sc("flyte", "", "d"), resolver.OutcomeNotFound},
+				{"local", sc("flyte", "", ""), resolver.OutcomeNotFound},
+				{"env", nil, resolver.OutcomeFound},
+			},
+		},
+		{
+			name: "an invalid scope fails at the first scoped backend",
+			links: func(*atomic.Int32) []resolver.Link {
+				return []resolver.Link{
+					{Name: "env", Backend: resolvertest.Map(nil)},
+					{Name: "local", Backend: scopedMap(nil, nil)},
+				}
+			},
+			scope: resolver.Scope{Org: "flyte", Project: "p"}, key: "k",
+			wantTrail: []step{{"env", nil, resolver.OutcomeNotFound}, {"local", nil, resolver.OutcomeFailed}},
+			wantErr:   `backend "local": scope: project-scoped secrets must also specify a domain, got project="p" domain=""`,
+		},
+		{
+			name: "a link with no backend and no skip reason fails",
+			links: func(*atomic.Int32) []resolver.Link {
+				return []resolver.Link{{Name: "ghost"}}
+			},
+			key:       "k",
+			wantTrail: []step{{"ghost", nil, resolver.OutcomeFailed}},
+			wantErr:   `backend "ghost": no backend configured`,
+		},
+		{
+			name: "a value that is no backend fails",
+			links: func(*atomic.Int32) []resolver.Link {
+				return []resolver.Link{{Name: "odd", Backend: 42}}
+			},
+			key:       "k",
+			wantTrail: []step{{"odd", nil, resolver.OutcomeFailed}},
+			wantErr:   `backend "odd": int is not a resolver.Backend or resolver.ScopedBackend`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			scope := tt.scope
+			if scope == (resolver.Scope{}) {
+				scope = resolver.Scope{Org: "flyte"}
+			}
+			c := resolver.NewChain(tt.links(&calls), scope, nil)
+			got := c.Resolve(context.Background(), resolver.Ref{Key: tt.key})
+			assert.Equal(t, tt.wantFound, got.Found)
+			assert.Equal(t, tt.wantValue, string(got.Value.Bytes()))
+			assert.Equal(t, tt.wantBackend, got.Backend)
+			assert.Equal(t, tt.wantScope, got.Scope)
+			assert.Equal(t, tt.wantTrail, trailOf(got))
+			assert.Equal(t, tt.wantCalls, calls.Load())
+			if tt.wantErr == "" {
+				assert.NoError(t, got.Err)
+			} else {
+				assert.EqualError(t, got.Err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestChainAsksScopesInOrder(t *testing.T) {
+	var asked []resolver.Scope
+	c := resolver.NewChain([]resolver.Link{{Name: "local", Backend: scopedMap(nil, &asked)}},
+		resolver.Scope{Org: "o", Project: "p", Domain: "d"}, nil)
+	got := c.Resolve(context.Background(), resolver.Ref{Key: "k"})
+	require.NoError(t, got.Err)
+	assert.Equal(t, []resolver.Scope{{Org: "o", Project: "p", Domain: "d"}, {Org: "o", Domain: "d"}, {Org: "o"}}, asked)
+}
+
+func TestChainContext(t *testing.T) {
+	blocking := &resolvertest.Backend{LookupFunc: func(ctx context.Context, _ resolver.Ref) (secret.Value, error) {
+		<-ctx.Done()
+		return secret.Value{}, fmt.Errorf("lookup: %w", ctx.Err())
+	}}
+	tests := []struct {
+		name      string
+		ctx       func() (context.Context, context.CancelFunc)
+		links     []resolver.Link
+		wantIs    error
+		wantTrail []step
+		wantErr   string
+	}{
+		{
+			name: "cancelled before the first backend",
+			ctx: func() (context.Context, context.CancelFunc) {
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel()
+				return ctx, cancel
+			},
+			links:     []resolver.Link{{Name: "env", Backend: resolvertest.Map(map[string]string{"k": "v"})}},
+			wantIs:    context.Canceled,
+			wantTrail: []step{{"env", nil, resolver.OutcomeFailed}},
+			wantErr:   `backend "env": context canceled`,
+		},
+		{
+			name: "cancelled is not not-found: later backends are not asked",
+			ctx: func() (context.Context, context.CancelFunc) {
+				ctx, cancel := context.WithCancel(context.Background())
+				time.AfterFunc(10*time.Millisecond, cancel)
+				return ctx, cancel
+			},
+			links: []resolver.Link{
+				{Name: "vault", Backend: blocking},
+				{Name: "env", Backend: resolvertest.Map(map[string]string{"k": "v"})},
+			},
+			wantIs:    context.Canceled,
+			wantTrail: []step{{"vault", nil, resolver.OutcomeFailed}},
+			wantErr:   `backend "vault": lookup: context canceled`,
+		},
+		{
+			name: "deadline passed",
+			ctx: func() (context.Context, context.CancelFunc) {
+				return context.WithTimeout(context.Background(), 10*time.Millisecond)
+			},
+			links:     []resolver.Link{{Name: "vault", Backend: blocking}},
+			wantIs:    context.DeadlineExceeded,
+			wantTrail: []step{{"vault", nil, resolver.OutcomeFailed}},
+			wantErr:   `backend "vault": lookup: context deadline exceeded`,
+		},
+		{
+			name: "per-call timeout of a link",
+			ctx: func() (context.Context, context.CancelFunc) {
+				return context.WithCancel(context.Background())
+			},
+			links:     []resolver.Link{{Name: "vault", Backend: blocking, Timeout: 5 * time.Millisecond}},
+			wantIs:    context.DeadlineExceeded,
+			wantTrail: []step{{"vault", nil, resolver.OutcomeFailed}},
+			wantErr:   `backend "vault": lookup: context deadline exceeded`,
+		},
+		{
+			name: "cancelled before a scoped backend",
+			ctx: func() (context.Context, context.CancelFunc) {
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel()
+				return ctx, cancel
+			},
+			links:     []resolver.Link{{Name: "local", Backend: scopedMap(nil, nil)}},
+			wantIs:    context.Canceled,
+			wantTrail: []step{{"local", sc("flyte", "", ""), resolver.OutcomeFailed}},
+			wantErr:   `backend "local": context canceled`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := tt.ctx()
+			defer cancel()
+			got := resolver.NewChain(tt.links, resolver.Scope{Org: "flyte"}, nil).Resolve(ctx, resolver.Ref{Key: "k"})
+			assert.False(t, got.Found)
+			assert.ErrorIs(t, got.Err, tt.wantIs)
+			assert.EqualError(t, got.Err, tt.wantErr)
+			assert.Equal(t, tt.wantTrail, trailOf(got))
+		})
+	}
+}
+
+func TestChainRetries(t *testing.T) {
+	tests := []struct {
+		name       string
+		failures   int32 // calls that fail before one succeeds
+		retries    int
+		notFound   bool
+		wantFound  bool
+		wantCalls  int32
+		wantDetail string
+		wantErr    string
+	}{
+		{name: "no retries", failures: 1, retries: 0, wantCalls: 1, wantDetail: "flaky", wantErr: `backend "vault": flaky`},
+		{name: "succeeds on the third try", failures: 2, retries: 2, wantFound: true, wantCalls: 3, wantDetail: "after 3 tries"},
+		{name: "retries run out", failures: 5, retries: 2, wantCalls: 3,
+			wantDetail: "flaky (after 3 tries)", wantErr: `backend "vault": flaky (after 3 tries)`},
+		{name: "not found is not retried", failures: 5, retries: 3, notFound: true, wantCalls: 1, wantDetail: "flaky"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			b := &resolvertest.Backend{LookupFunc: func(context.Context, resolver.Ref) (secret.Value, error) {
+				if calls.Add(1) <= tt.failures {
+					if tt.notFound {
+						return secret.Value{}, resolver.NotFound("flaky")
+					}
+					return secret.Value{}, errors.New("flaky")
+				}
+				return secret.New([]byte("v")), nil
+			}}
+			links := []resolver.Link{{Name: "vault", Backend: b, Retries: tt.retries, Backoff: time.Millisecond}}
+			got := resolver.NewChain(links, resolver.Scope{Org: "flyte"}, nil).Resolve(context.Background(), resolver.Ref{Key: "k"})
+			assert.Equal(t, tt.wantFound, got.Found)
+			assert.Equal(t, tt.wantCalls, calls.Load())
+			require.Len(t, got.Trail, 1)
+			assert.Equal(t, tt.wantDetail, got.Trail[0].Detail)
+			if tt.wantErr == "" {
+				assert.NoError(t, got.Err)
+			} else {
+				assert.EqualError(t, got.Err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestChainRetryBackoffStopsWithContext(t *testing.T) {
+	var calls atomic.Int32
+	b := failing(errors.New("flaky"), &calls)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	links := []resolver.Link{{Name: "vault", Backend: b, Retries: 10, Backoff: time.Hour}}
+	got := resolver.NewChain(links, resolver.Scope{Org: "flyte"}, nil).Resolve(ctx, resolver.Ref{Key: "k"})
+	assert.Less(t, time.Since(start), 10*time.Second)
+	assert.Equal(t, int32(1), calls.Load())
+	assert.ErrorIs(t, got.Err, context.DeadlineExceeded)
+	assert.ErrorContains(t, got.Err, `backend "vault": flaky; gave up retrying: context deadline exceeded`)
+}
+
+func TestResolveAllKeepsOrderAndBoundsConcurrency(t *testing.T) {
+	const parallel = 3
+	var inFlight, maxInFlight atomic.Int32
+	b := &resolvertest.Backend{LookupFunc: func(_ context.Context, ref resolver.Ref) (secret.Value, error) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			m := maxInFlight.Load()
+			if n <= m || maxInFlight.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(time.Millisecond)
+		if strings.HasSuffix(ref.Key, "7") {
+			return secret.Value{}, resolver.NotFound("no %s", ref.Key)
+		}
+		return secret.New([]byte("value-of-" + ref.Key)), nil
+	}}
+	var refs []resolver.Ref
+	for i := range 50 {
+		refs = append(refs, resolver.Ref{Key: fmt.Sprintf("k%d", i)})
+	}
+	c := resolver.NewChain([]resolver.Link{{Name: "env", Backend: b}}, resolver.Scope{Org: "flyte"}, nil, resolver.WithParallelism(parallel))
+	got := c.ResolveAll(context.Background(), refs)
+	require.Len(t, got, len(refs))
+	for i, r := range got {
+		key := refs[i].Key
+		if strings.HasSuffix(key, "7") {
+			assert.False(t, r.Found, key)
+			continue
+		}
+		assert.True(t, r.Found, key)
+		assert.Equal(t, "value-of-"+key, string(r.Value.Bytes()))
+	}
+	assert.LessOrEqual(t, maxInFlight.Load(), int32(parallel))
+	assert.Greater(t, maxInFlight.Load(), int32(1), "requests should overlap")
+}
+
+func TestResolveAllSequentialAndEmpty(t *testing.T) {
+	c := resolver.NewChain([]resolver.Link{{Name: "env", Backend: resolvertest.Map(map[string]string{"a": "1", "b": "2"})}},
+		resolver.Scope{Org: "flyte"}, nil, resolver.WithParallelism(1))
+	got := c.ResolveAll(context.Background(), []resolver.Ref{{Key: "b"}, {Key: "a"}, {Key: "c"}})
+	require.Len(t, got, 3)
+	assert.Equal(t, "2", string(got[0].Value.Bytes()))
+	assert.Equal(t, "1", string(got[1].Value.Bytes()))
+	assert.False(t, got[2].Found)
+	assert.Empty(t, c.ResolveAll(context.Background(), nil))
+}
+
+func TestChainLogsEachAttemptWithoutValues(t *testing.T) {
+	const canary = "CANARY-value-3f9a1c"
+	var buf bytes.Buffer
+	logger := log.New(&buf, log.FormatJSON, zapcore.DebugLevel)
+	links := []resolver.Link{
+		{Name: "env", Backend: resolvertest.Map(nil)},
+		{Name: "dir", Skip: "no directory set"},
+		{Name: "local", Backend: scopedMap(map[string]string{
+			resolver.ScopedID(resolver.Scope{Org: "flyte", Domain: "d"}, "k"): canary,
+		}, nil)},
+	}
+	c := resolver.NewChain(links, resolver.Scope{Org: "flyte", Project: "p", Domain: "d"}, logger.Named("resolver"))
+	got := c.Resolve(context.Background(), resolver.Ref{Key: "k", Group: "g"})
+	require.True(t, got.Found)
+	assert.Equal(t, canary, string(got.Value.Bytes()))
+	assert.NotContains(t, buf.String(), canary)
+	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", got, got, got), canary)
+
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &m), l)
+		lines = append(lines, m)
+	}
+	require.Len(t, lines, 4)
+	want := []struct{ backend, scope, outcome string }{
+		{"env", "", "not found"},
+		{"dir", "", "skipped"},
+		{"local", "org=flyte domain=d project=p", "not found"},
+		{"local", "org=flyte domain=d", "found"},
+	}
+	for i, w := range want {
+		assert.Equal(t, "resolver", lines[i]["logger"])
+		assert.Equal(t, "debug", lines[i]["level"])
+		assert.Equal(t, "k", lines[i]["key"])
+		assert.Equal(t, "g", lines[i]["group"])
+		assert.Equal(t, w.backend, lines[i]["backend"])
+		assert.Equal(t, w.outcome, lines[i]["outcome"])
+		if w.scope != "" {
+			assert.Equal(t, w.scope, lines[i]["scope"])
+		} else {
+			assert.NotContains(t, lines[i], "scope")
+		}
+	}
+	assert.Equal(t, "no directory set", lines[1]["detail"])
+}
+
+func TestOutcomeString(t *testing.T) {
+	tests := []struct {
+		outcome resolver.Outcome
+		want    string
+	}{
+		{resolver.OutcomeFound, "found"},
+		{resolver.OutcomeNotFound, "not found"},
+		{resolver.OutcomeFailed, "failed"},
+		{resolver.OutcomeSkipped, "skipped"},
+		{resolver.Outcome(0), "outcome(0)"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tt.outcome.String())
+	}
+	b, err := json.Marshal(resolver.Attempt{Backend: "env", Outcome: resolver.OutcomeNotFound})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"Backend":"env","Scope":null,"Outcome":"not found","Detail":""}`, string(b))
+}

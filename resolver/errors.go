@@ -1,0 +1,26 @@
+package resolver
+
+import (
+	"errors"
+	"fmt"
+)
+
+// errNotFound is the sentinel behind NotFound and IsNotFound.
+var errNotFound = errors.New("not found")
+
+type notFoundError struct{ err error }
+
+func (e *notFoundError) Error() string        { return e.err.Error() }
+func (e *notFoundError) Unwrap() error        { return e.err }
+func (e *notFoundError) Is(target error) bool { return target == errNotFound }
+
+// NotFound returns an error that means "this backend does not have it": the
+// chain moves on to the next scope or backend. format and args work as in
+// fmt.Errorf (%w included); they name keys and paths, never a value.
+func NotFound(format string, args ...any) error {
+	return &notFoundError{err: fmt.Errorf(format, args...)}
+}
+
+// IsNotFound reports whether err, or an error it wraps, came from NotFound.
+// Any other error stops the chain.
+func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }

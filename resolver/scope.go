@@ -1,0 +1,73 @@
+package resolver
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Scope is where a secret belongs: an org, and optionally a project and a
+// domain. A project always comes with a domain.
+type Scope struct{ Org, Project, Domain string }
+
+// idPattern is the rule for Flyte project and domain ids, applied to every
+// non-empty scope part. It has no "_", so the parts of a ScopedID can never
+// run into each other.
+const idPattern = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+
+var idRE = regexp.MustCompile(idPattern)
+
+// Validate checks the scope's shape: a project needs a domain (checked
+// first), and each non-empty part is a Flyte id. Errors name the part and the rule.
+func (s Scope) Validate() error {
+	if s.Project != "" && s.Domain == "" {
+		return fmt.Errorf("project-scoped secrets must also specify a domain, got project=%q domain=%q", s.Project, s.Domain)
+	}
+	for _, p := range []struct{ name, v string }{{"org", s.Org}, {"project", s.Project}, {"domain", s.Domain}} {
+		if p.v != "" && !idRE.MatchString(p.v) {
+			return fmt.Errorf("invalid %s %q: must match %s", p.name, p.v, idPattern)
+		}
+	}
+	return nil
+}
+
+// Candidates lists the scopes a scoped backend is asked, most specific first:
+// project+domain, then domain only, then the org. With only a domain it is
+// domain then org; with neither it is the org alone. A project without a
+// domain is not a scope (see Validate): Candidates then returns nil.
+func (s Scope) Candidates() []Scope {
+	switch {
+	case s.Project != "" && s.Domain != "":
+		return []Scope{s, {Org: s.Org, Domain: s.Domain}, {Org: s.Org}}
+	case s.Project != "":
+		return nil
+	case s.Domain != "":
+		return []Scope{s, {Org: s.Org}}
+	default:
+		return []Scope{{Org: s.Org}}
+	}
+}
+
+// String names the scope for logs and errors: "org=flyte domain=development
+// project=flytesnacks", leaving out the empty parts.
+func (s Scope) String() string {
+	var b strings.Builder
+	b.WriteString("org=")
+	b.WriteString(s.Org)
+	if s.Domain != "" {
+		b.WriteString(" domain=")
+		b.WriteString(s.Domain)
+	}
+	if s.Project != "" {
+		b.WriteString(" project=")
+		b.WriteString(s.Project)
+	}
+	return b.String()
+}
+
+// ScopedID is Flyte's id of a scoped secret:
+// u__org__<org>__domain__<domain>__project__<project>__key__<name>, with an
+// empty part left empty.
+func ScopedID(s Scope, name string) string {
+	return "u__org__" + s.Org + "__domain__" + s.Domain + "__project__" + s.Project + "__key__" + name
+}
