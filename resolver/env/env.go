@@ -1,0 +1,94 @@
+// Package env is the backend that reads secrets a platform already injected
+// into the shim's environment.
+//
+// Names are tried with each prefix in turn: FLYTE_SECRETS_ENV_PREFIX when it
+// is set and not empty, then _UNION_, then _FSEC_. With a group the name is
+// <prefix><UPPER(group)>_<UPPER(key)>, without one <prefix><UPPER(key)>.
+// Hyphens are kept, as the platform keeps them; group_version plays no part.
+// When FLYTE_SECRETS_ENV_PREFIX is set, the request's own target variable
+// counts too (Flyte 2 injects a value straight into it), after the prefixed
+// names. A variable that is set but empty is found, with an empty value.
+package env
+
+import (
+	"context"
+	"strings"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+)
+
+// PrefixVar names the variable a platform sets to say which prefix its
+// injected secrets carry.
+const PrefixVar = "FLYTE_SECRETS_ENV_PREFIX"
+
+// defaultPrefixes are tried after the platform's own prefix.
+var defaultPrefixes = []string{"_UNION_", "_FSEC_"}
+
+// Backend looks values up in a snapshot of an environment.
+type Backend struct {
+	vars       map[string]string
+	prefixes   []string
+	targetVars bool // the request's own EnvVar counts as found
+}
+
+var _ resolver.Backend = (*Backend)(nil)
+
+// New snapshots environ ("NAME=value" entries, as os.Environ gives them).
+// Entries without "=" are ignored; of two entries with the same name the
+// first wins, as with getenv(3).
+func New(environ []string) *Backend {
+	vars := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			continue
+		}
+		if _, dup := vars[name]; !dup {
+			vars[name] = value
+		}
+	}
+	b := &Backend{vars: vars}
+	if p := vars[PrefixVar]; p != "" {
+		b.prefixes = append(b.prefixes, p)
+		b.targetVars = true
+	}
+	b.prefixes = append(b.prefixes, defaultPrefixes...)
+	return b
+}
+
+// Names lists the variables Lookup tries for ref, in order.
+func (b *Backend) Names(ref resolver.Ref) []string {
+	if ref.Key == "" {
+		return nil
+	}
+	suffix := strings.ToUpper(ref.Key)
+	if ref.Group != "" {
+		suffix = strings.ToUpper(ref.Group) + "_" + suffix
+	}
+	names := make([]string, 0, len(b.prefixes)+1)
+	for _, p := range b.prefixes {
+		names = append(names, p+suffix)
+	}
+	if b.targetVars && ref.EnvVar != "" {
+		names = append(names, ref.EnvVar)
+	}
+	return names
+}
+
+// Lookup returns the first of Names(ref) that is set.
+func (b *Backend) Lookup(ctx context.Context, ref resolver.Ref) (secret.Value, error) {
+	if err := ctx.Err(); err != nil {
+		return secret.Value{}, err
+	}
+	names := b.Names(ref)
+	for _, n := range names {
+		if v, ok := b.vars[n]; ok {
+			return secret.New([]byte(v)), nil
+		}
+	}
+	if len(names) == 0 {
+		return secret.Value{}, resolver.NotFound("empty key")
+	}
+	return secret.Value{}, resolver.NotFound("no variable %s", strings.Join(names, ", "))
+}
