@@ -1,0 +1,42 @@
+# flyte-entrypoint
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BIN     ?= bin/flyte-entrypoint
+LDFLAGS := -s -w -X github.com/flyte-entrypoint/flyte-entrypoint/internal/version.Version=$(VERSION)
+GO      ?= go
+IMAGE   ?= flyte-entrypoint:$(VERSION)
+
+.PHONY: build test lint bench image demo fuzz
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/flyte-entrypoint
+
+# The default suite: unit tables, fuzz seed corpora, the end-to-end suite
+# (real binary, real processes, a chroot as the scratch image) and the PID 1
+# tests in a PID namespace. Some tests need root, as CI has.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./bench/startup.sh
+
+# Fuzz every parser of outside input for FUZZTIME each.
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+image:
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+
+# The main job on the embedded default: no root, no cluster.
+demo: build
+	./scripts/demo.sh $(BIN)

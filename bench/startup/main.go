@@ -1,0 +1,99 @@
+// Command startup measures flyte-entrypoint's start-up cost against a floor:
+// a minimal Go program that only execve's the same command. Runs of the two
+// are interleaved in one process, so that the shared machine's noise hits
+// both alike, and the report is a ratio of medians.
+//
+//	go run ./bench/startup -shim BIN -baseline BIN [-n 200] [-secrets 10] [-files 2]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+)
+
+func main() {
+	shim := flag.String("shim", "", "the flyte-entrypoint binary")
+	baseline := flag.String("baseline", "", "the baseline binary")
+	n := flag.Int("n", 200, "runs of each")
+	secrets := flag.Int("secrets", 10, "secrets to resolve")
+	files := flag.Int("files", 2, "how many of them are files")
+	command := flag.String("command", "/bin/true", "the command both exec")
+	shm := flag.String("shm", "/dev/shm", "a tmpfs for the mount root, as in production")
+	flag.Parse()
+	if *shim == "" || *baseline == "" {
+		flag.Usage()
+		os.Exit(2)
+	}
+
+	work, err := os.MkdirTemp(*shm, "flyte-entrypoint-bench-")
+	check(err)
+	defer os.RemoveAll(work)
+	src := filepath.Join(work, "src")
+	check(os.Mkdir(src, 0o700))
+	args := []string{"--dir", src, "--root", filepath.Join(work, "root"), "--store", filepath.Join(work, "store")}
+	for i := range *secrets {
+		key := "secret-" + strconv.Itoa(i)
+		check(os.WriteFile(filepath.Join(src, key), []byte("value-of-"+key), 0o600))
+		if i < *files {
+			args = append(args, "--secret", "key="+key+",mount=/etc/flyte/secrets")
+		} else {
+			args = append(args, "--secret", key)
+		}
+	}
+	shimArgs := append(append(args, "--"), *command)
+	env := []string{"PATH=/usr/bin:/bin", "HOME=" + work}
+
+	// One warm-up run of each, which also checks that they work.
+	runOnce(*baseline, []string{*command}, env, true)
+	runOnce(*shim, shimArgs, env, true)
+
+	var base, with []time.Duration
+	for range *n {
+		base = append(base, runOnce(*baseline, []string{*command}, env, false))
+		with = append(with, runOnce(*shim, shimArgs, env, false))
+	}
+	mb, ms := median(base), median(with)
+	fmt.Printf("secrets=%d files=%d runs=%d\n", *secrets, *files, *n)
+	fmt.Printf("baseline  median %8.3f ms  p90 %8.3f ms\n", ms2(mb), ms2(pct(base, 90)))
+	fmt.Printf("shim      median %8.3f ms  p90 %8.3f ms\n", ms2(ms), ms2(pct(with, 90)))
+	fmt.Printf("ratio     %.2fx\n", float64(ms)/float64(mb))
+}
+
+func runOnce(bin string, args, env []string, show bool) time.Duration {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	if show {
+		cmd.Stderr = os.Stderr
+	}
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", bin, err)
+		os.Exit(1)
+	}
+	return d
+}
+
+func median(d []time.Duration) time.Duration { return pct(d, 50) }
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[(len(s)-1)*p/100]
+}
+
+func ms2(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,499 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/entry"
+	xexec "github.com/flyte-entrypoint/flyte-entrypoint/internal/exec"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/local"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
+	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
+)
+
+// exitError carries an exit code out of a command action.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: entry.CodeUsage, err: fmt.Errorf(format, args...)}
+}
+
+// exitCode maps an error from any layer to the process exit code.
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var pe *entry.Error
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	var xe *xexec.Error
+	if errors.As(err, &xe) {
+		return xe.Code
+	}
+	return 1
+}
+
+// env is the shim's environment, read once.
+type env struct {
+	list []string
+	m    map[string]string
+}
+
+func newEnv(list []string) env {
+	m := make(map[string]string, len(list))
+	for _, kv := range list {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return env{list: list, m: m}
+}
+
+// app holds what every command shares.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	env            env
+	cfg            *config
+	command        []string // the words after "--"
+	log            *log.Logger
+}
+
+// run is the whole program: it returns the exit code. Only main calls os.Exit.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: newEnv(os.Environ())}
+	args, a.command = splitCommand(args)
+	cfg, err := loadConfig(a.env.m)
+	if err != nil {
+		fmt.Fprintf(stderr, "flyte-entrypoint: %v\n", err)
+		return entry.CodeUsage
+	}
+	a.cfg = cfg
+	cliApp := a.cliApp()
+	err = cliApp.Run(reorderArgs(cliApp, args))
+	if err != nil && !errors.Is(err, errSilent) {
+		fmt.Fprintf(stderr, "flyte-entrypoint: %v\n", err)
+	}
+	if a.log != nil {
+		_ = a.log.Sync()
+	}
+	return exitCode(err)
+}
+
+// splitCommand cuts the arguments at the first "--": what follows is the
+// task's command, untouched by flag parsing.
+func splitCommand(args []string) (flags, command []string) {
+	i := slices.Index(args, "--")
+	if i < 0 {
+		return args, nil
+	}
+	return args[:i], args[i+1:]
+}
+
+func (a *app) cliApp() *cli.App {
+	runSpecs := runFlags(a.cfg)
+	explainSpecs := append(runFlags(a.cfg),
+		flagSpec{name: "group", usage: "the secret's group", env: "GROUP", str: &a.cfg.Group})
+	dryRunSpecs := append(runFlags(a.cfg),
+		flagSpec{name: "output", aliases: []string{"o"}, usage: "table or json", env: "OUTPUT", str: &a.cfg.Output})
+
+	return &cli.App{
+		Name:      "flyte-entrypoint",
+		Usage:     "resolve a Flyte task's secrets, expose them, then run its command",
+		UsageText: "flyte-entrypoint [flags] -- CMD [ARGS...]\nflyte-entrypoint dry-run [--output table|json] [flags] [-- CMD ...]\nflyte-entrypoint explain KEY [--group G] [flags]",
+		Flags:     cliFlags(runSpecs),
+		Action:    a.action(runSpecs, a.runCmd),
+		Commands: []*cli.Command{
+			{
+				Name:      "run",
+				Usage:     "resolve and expose the secrets, then exec or supervise CMD (the default)",
+				ArgsUsage: "-- CMD [ARGS...]",
+				Flags:     cliFlags(runSpecs),
+				Action:    a.action(runSpecs, a.runCmd),
+			},
+			{
+				Name:      "dry-run",
+				Usage:     "resolve everything as run would; print the plan; write nothing, start nothing",
+				ArgsUsage: "[-- CMD [ARGS...]]",
+				Flags:     cliFlags(dryRunSpecs),
+				Action:    a.action(dryRunSpecs, a.dryRunCmd),
+			},
+			{
+				Name:      "explain",
+				Usage:     "print the lookup trail for one secret",
+				ArgsUsage: "KEY",
+				Flags:     cliFlags(explainSpecs),
+				Action:    a.action(explainSpecs, a.explainCmd),
+			},
+		},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return &exitError{code: entry.CodeUsage, err: err}
+		},
+		Writer:          a.stdout,
+		ErrWriter:       a.stderr,
+		HideHelpCommand: true,
+	}
+}
+
+func cliFlags(specs []flagSpec) []cli.Flag {
+	out := make([]cli.Flag, len(specs))
+	for i, s := range specs {
+		out[i] = s.cliFlag()
+	}
+	return out
+}
+
+// action applies the given flags onto the config, checks it, builds the
+// logger, then runs fn.
+func (a *app) action(specs []flagSpec, fn func(*cli.Context) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		for _, s := range specs {
+			s.apply(c)
+		}
+		if err := a.setup(); err != nil {
+			return err
+		}
+		return fn(c)
+	}
+}
+
+// setup validates the merged config and builds the logger.
+func (a *app) setup() error {
+	cfg := a.cfg
+	level, err := log.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return usageError("--log-level: %v", err)
+	}
+	format := log.Format(cfg.LogFormat)
+	switch format {
+	case "":
+		format = log.FormatJSON
+		if f, ok := a.stderr.(*os.File); ok && log.IsTerminal(f) {
+			format = log.FormatConsole
+		}
+	case log.FormatJSON, log.FormatConsole:
+	default:
+		return usageError("--log-format %q: want json or console", cfg.LogFormat)
+	}
+	a.log = log.New(a.stderr, format, level)
+	if cfg.Timeout <= 0 {
+		return usageError("--timeout %v: must be positive", cfg.Timeout)
+	}
+	if len(cfg.Backends) == 0 {
+		return usageError("--backends is empty: name at least one of %s", strings.Join(registry.Known(), ", "))
+	}
+	return nil
+}
+
+// scope is the current scope for run, dry-run and explain: flags, then
+// FLYTE_ENTRYPOINT_*, then the running execution's own project and domain.
+func (a *app) runScope() (resolver.Scope, error) {
+	s := resolver.Scope{Org: a.cfg.Org, Project: a.cfg.Project, Domain: a.cfg.Domain}
+	if s.Project == "" {
+		s.Project = a.env.m["FLYTE_INTERNAL_EXECUTION_PROJECT"]
+	}
+	if s.Domain == "" {
+		s.Domain = a.env.m["FLYTE_INTERNAL_EXECUTION_DOMAIN"]
+	}
+	if s.Org == "" {
+		s.Org = "flyte"
+	}
+	if s.Project != "" && s.Domain == "" {
+		return s, usageError("project %q has no domain: a project-scoped lookup needs --domain (or FLYTE_ENTRYPOINT_DOMAIN)", s.Project)
+	}
+	return s, nil
+}
+
+// entryConfig is the pipeline's config for run and dry-run.
+func (a *app) entryConfig() (entry.Config, error) {
+	scope, err := a.runScope()
+	if err != nil {
+		return entry.Config{}, err
+	}
+	store := a.cfg.Store
+	if store == "" {
+		if store, err = local.DefaultDir(); err != nil {
+			a.log.Debug("no default local store", log.Err(err))
+		}
+	}
+	return entry.Config{
+		Secrets:    a.cfg.Secrets,
+		Specs:      a.cfg.Specs,
+		InlineJSON: a.env.m["FLYTE_SECRETS"],
+		Environ:    a.env.list,
+		Backends:   a.cfg.Backends,
+		Dir:        a.cfg.Dir,
+		Store:      store,
+		Root:       a.cfg.Root,
+		Scope:      scope,
+		Timeout:    a.cfg.Timeout,
+		AllowEnv:   a.cfg.AllowEnv,
+		PassEnv:    a.cfg.PassEnv,
+		Scrub:      credentialVars(a.cfg.Backends),
+		UID:        -1,
+		GID:        -1,
+		Logger:     a.log,
+	}, nil
+}
+
+// credentialVars are the variables that hold the shim's own credentials for
+// the backends in the chain. They never reach the child unless --pass-env
+// lets one through. No built-in backend reads a credential yet; remote ones
+// add theirs here (vault: VAULT_TOKEN).
+func credentialVars(backends []string) []string {
+	var out []string
+	for _, b := range backends {
+		out = append(out, backendCredentials[b]...)
+	}
+	return out
+}
+
+var backendCredentials = map[string][]string{
+	"vault": {"VAULT_TOKEN"},
+}
+
+// startAbort watches SIGINT and SIGTERM while the command has not started.
+// A signal cancels the start's context; aborted reports it as 128+N.
+type startAbort struct {
+	ch     chan os.Signal
+	done   chan struct{}
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	got    os.Signal
+}
+
+func watchAbort(ctx context.Context) (context.Context, *startAbort) {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &startAbort{ch: make(chan os.Signal, 2), done: make(chan struct{}), cancel: cancel}
+	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case sig := <-s.ch:
+			s.record(sig)
+		case <-s.done:
+		}
+	}()
+	return ctx, s
+}
+
+func (s *startAbort) record(sig os.Signal) {
+	s.mu.Lock()
+	if s.got == nil {
+		s.got = sig
+	}
+	s.mu.Unlock()
+	s.cancel()
+}
+
+// aborted returns an error with 128+N when a signal has arrived.
+func (s *startAbort) aborted() error {
+	s.mu.Lock()
+	sig := s.got
+	s.mu.Unlock()
+	if sig == nil {
+		return nil
+	}
+	return &exitError{
+		code: 128 + int(sig.(syscall.Signal)),
+		err:  fmt.Errorf("start aborted by %v: nothing was published and the command did not start", sig),
+	}
+}
+
+// stop hands the two signals back to their default action and records one
+// that arrived meanwhile. It is safe to call twice.
+func (s *startAbort) stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	signal.Reset(syscall.SIGINT, syscall.SIGTERM)
+	close(s.done)
+	s.wg.Wait()
+	select {
+	case sig := <-s.ch:
+		s.record(sig)
+	default:
+	}
+}
+
+func (a *app) runCmd(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError("unexpected argument %q: put the command after \"--\"", c.Args().First())
+	}
+	if len(a.command) == 0 {
+		return usageError("no command: usage is flyte-entrypoint [flags] -- CMD [ARGS...]")
+	}
+	ctx, abort := watchAbort(c.Context)
+	defer abort.stop()
+
+	cfg, err := a.entryConfig()
+	if err != nil {
+		return err
+	}
+	var cred *xexec.Credential
+	if a.cfg.User != "" {
+		cred, err = xexec.LookupUser(a.cfg.User, "/etc/passwd", "/etc/group")
+		if err != nil {
+			return usageError("--user: %v", err)
+		}
+		if err := xexec.CheckCredential(cred); err != nil {
+			return usageError("--user: %v", err)
+		}
+		cfg.UID, cfg.GID = int(cred.UID), int(cred.GID)
+	}
+
+	plan, err := entry.Load(cfg)
+	if err != nil {
+		return err
+	}
+	outs, err := plan.Resolve(ctx)
+	if aerr := abort.aborted(); aerr != nil {
+		return aerr
+	}
+	if err != nil {
+		return err
+	}
+	staged, err := plan.Stage(outs)
+	if err != nil {
+		return err
+	}
+	path, err := xexec.LookPath(a.command[0], lookupEnv(staged.Env, "PATH"))
+	if err != nil {
+		return err
+	}
+	if err := abort.aborted(); err != nil {
+		return err
+	}
+	if err := plan.Publish(staged); err != nil {
+		return err
+	}
+	supervise := a.cfg.Supervise || xexec.IsPID1()
+	abort.stop()
+	if err := abort.aborted(); err != nil {
+		return err
+	}
+	a.log.Debug("starting command", log.String("path", path), log.Bool("supervise", supervise))
+	if supervise {
+		code, err := xexec.Supervise(xexec.SuperviseOptions{
+			Path:   path,
+			Argv:   a.command,
+			Env:    staged.Env,
+			Cred:   cred,
+			Grace:  a.cfg.Grace,
+			Logger: a.log.Named("exec"),
+		})
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return &exitError{code: code, err: errSilent}
+		}
+		return nil
+	}
+	return xexec.Exec(path, a.command, staged.Env, cred)
+}
+
+// errSilent marks an exit code passed through from the command: nothing to print.
+var errSilent = errors.New("")
+
+func lookupEnv(environ []string, name string) string {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(environ[i], "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+func (a *app) dryRunCmd(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError("unexpected argument %q: put the command after \"--\"", c.Args().First())
+	}
+	switch a.cfg.Output {
+	case "table", "json":
+	default:
+		return usageError("--output %q: want table or json", a.cfg.Output)
+	}
+	cfg, err := a.entryConfig()
+	if err != nil {
+		return err
+	}
+	plan, err := entry.Load(cfg)
+	if err != nil {
+		return err
+	}
+	outs, resErr := plan.Resolve(c.Context)
+	rep := entry.NewReport(outs, a.command)
+	if a.cfg.Output == "json" {
+		err = rep.WriteJSON(a.stdout)
+	} else {
+		err = rep.WriteTable(a.stdout)
+		if cfg.Dir == "" && slices.Contains(cfg.Backends, "dir") {
+			fmt.Fprintln(a.stdout, "note: the dir backend is skipped: no directory set (--dir or FLYTE_ENTRYPOINT_DIR)")
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if resErr != nil {
+		return resErr
+	}
+	_, err = plan.Stage(outs)
+	return err
+}
+
+func (a *app) explainCmd(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usageError("explain takes exactly one KEY, got %d arguments", c.NArg())
+	}
+	key := c.Args().First()
+	cfg, err := a.entryConfig()
+	if err != nil {
+		return err
+	}
+	chain, err := entry.NewChain(cfg)
+	if err != nil {
+		return err
+	}
+	ref := resolver.Ref{Key: key, Group: a.cfg.Group}
+	if reqs, err := spec.Validate([]spec.Raw{{Origin: "explain", Shape: spec.ShapeSDK, Key: key, Group: a.cfg.Group}}); err == nil && len(reqs) == 1 {
+		ref.EnvVar = reqs[0].EnvVar
+	}
+	ctx, cancel := context.WithTimeout(c.Context, cfg.Timeout)
+	defer cancel()
+	res := chain.Resolve(ctx, ref)
+	if err := entry.WriteTrail(a.stdout, key, a.cfg.Group, res); err != nil {
+		return err
+	}
+	if !res.Found {
+		return &exitError{code: entry.CodeUnresolved, err: errSilent}
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/urfave/cli/v2"
+)
+
+// envPrefix starts every configuration variable: FLYTE_ENTRYPOINT_<FLAG_NAME>.
+const envPrefix = "FLYTE_ENTRYPOINT_"
+
+// config is every setting, read first from the environment (caarlos0/env),
+// then overridden by the flags that were given. Values never come from here:
+// --secret, --value and --password have no variable.
+type config struct {
+	Specs     []string      `env:"SPEC" envSeparator:":"`
+	Backends  []string      `env:"BACKENDS" envDefault:"env,dir,local"`
+	Dir       string        `env:"DIR"`
+	Store     string        `env:"STORE"`
+	Root      string        `env:"ROOT"`
+	Org       string        `env:"ORG" envDefault:"flyte"`
+	Project   string        `env:"PROJECT"`
+	Domain    string        `env:"DOMAIN"`
+	Timeout   time.Duration `env:"TIMEOUT" envDefault:"30s"`
+	PassEnv   []string      `env:"PASS_ENV"`
+	AllowEnv  []string      `env:"ALLOW_ENV"`
+	Supervise bool          `env:"SUPERVISE"`
+	Grace     time.Duration `env:"GRACE" envDefault:"10s"`
+	User      string        `env:"USER"`
+	LogFormat string        `env:"LOG_FORMAT"`
+	LogLevel  string        `env:"LOG_LEVEL" envDefault:"info"`
+	Output    string        `env:"OUTPUT" envDefault:"table"`
+	Group     string        `env:"GROUP"`
+
+	// Set by flags only.
+	Secrets []string
+}
+
+// loadConfig reads the FLYTE_ENTRYPOINT_* variables. A value that does not
+// parse is a usage error that names the variable.
+func loadConfig(environ map[string]string) (*config, error) {
+	cfg := &config{}
+	err := env.ParseWithOptions(cfg, env.Options{Prefix: envPrefix, Environment: environ})
+	if err == nil {
+		return cfg, nil
+	}
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return nil, err
+	}
+	var msgs []string
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			msgs = append(msgs, fmt.Sprintf("%s%s: %v", envPrefix, envTag(pe.Name), pe.Err))
+			continue
+		}
+		msgs = append(msgs, e.Error())
+	}
+	return nil, errors.New(strings.Join(msgs, "; "))
+}
+
+func envTag(field string) string {
+	f, ok := reflect.TypeFor[config]().FieldByName(field)
+	if !ok {
+		return field
+	}
+	return strings.Split(f.Tag.Get("env"), ",")[0]
+}
+
+// flagSpec is one flag: its name, its variable and how it lands in config.
+type flagSpec struct {
+	name    string
+	aliases []string
+	usage   string
+	env     string // suffix after FLYTE_ENTRYPOINT_; "" for none
+	kind    flagKind
+	str     *string
+	strs    *[]string
+	dur     *time.Duration
+	boolean *bool
+}
+
+type flagKind int
+
+const (
+	kindString flagKind = iota
+	kindStrings
+	kindDuration
+	kindBool
+)
+
+func (f flagSpec) usageText() string {
+	if f.env == "" {
+		return f.usage
+	}
+	return fmt.Sprintf("%s [$%s%s]", f.usage, envPrefix, f.env)
+}
+
+// cliFlag builds the urfave flag. Its default is whatever the environment
+// already put in config, so --help shows the value in force.
+func (f flagSpec) cliFlag() cli.Flag {
+	switch f.kind {
+	case kindStrings:
+		var def *cli.StringSlice
+		if len(*f.strs) > 0 {
+			def = cli.NewStringSlice(*f.strs...)
+		}
+		return &cli.StringSliceFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: def}
+	case kindDuration:
+		return &cli.DurationFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.dur}
+	case kindBool:
+		return &cli.BoolFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.boolean}
+	default:
+		return &cli.StringFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.str}
+	}
+}
+
+// apply copies the flag's value into config when the flag was given on the
+// command line, at this command's level or its parent's.
+func (f flagSpec) apply(c *cli.Context) {
+	for _, ctx := range c.Lineage() {
+		if !isLocal(ctx, f.name) {
+			continue
+		}
+		switch f.kind {
+		case kindStrings:
+			*f.strs = splitList(ctx.StringSlice(f.name))
+		case kindDuration:
+			*f.dur = ctx.Duration(f.name)
+		case kindBool:
+			*f.boolean = ctx.Bool(f.name)
+		default:
+			*f.str = ctx.String(f.name)
+		}
+		return
+	}
+}
+
+func isLocal(ctx *cli.Context, name string) bool {
+	for _, n := range ctx.LocalFlagNames() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// splitList accepts both repeated flags and comma-separated values.
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// runFlags are the flags of run, dry-run and explain.
+func runFlags(cfg *config) []flagSpec {
+	return []flagSpec{
+		{name: "secret", usage: "a secret request: a bare key, or key=,group=,group_version=,env=,mount=,optional= pairs (repeatable; the variable is FLYTE_SECRETS)", kind: kindStrings, strs: &cfg.Secrets},
+		{name: "spec", usage: "a task spec file to read requests from (repeatable; the variable takes paths separated by ':')", env: "SPEC", kind: kindStrings, strs: &cfg.Specs},
+		{name: "backends", usage: "the backend chain, in order", env: "BACKENDS", kind: kindStrings, strs: &cfg.Backends},
+		{name: "dir", usage: "the directory the dir backend reads", env: "DIR", str: &cfg.Dir},
+		{name: "store", usage: "the local store's directory (default $XDG_DATA_HOME/flyte-entrypoint, else ~/.local/share/flyte-entrypoint)", env: "STORE", str: &cfg.Store},
+		{name: "root", usage: "a prefix for the mount directory /etc/flyte/secrets, and only for it", env: "ROOT", str: &cfg.Root},
+		{name: "org", usage: "the org of the current scope", env: "ORG", str: &cfg.Org},
+		{name: "project", usage: "the project of the current scope (needs --domain)", env: "PROJECT", str: &cfg.Project},
+		{name: "domain", usage: "the domain of the current scope", env: "DOMAIN", str: &cfg.Domain},
+		{name: "timeout", usage: "the overall deadline for resolving every secret", env: "TIMEOUT", kind: kindDuration, dur: &cfg.Timeout},
+		{name: "pass-env", usage: "a credential variable to let through to the command (repeatable)", env: "PASS_ENV", kind: kindStrings, strs: &cfg.PassEnv},
+		{name: "allow-env", usage: "a loader or shell variable (LD_*, PATH, HOME) a secret may set (repeatable)", env: "ALLOW_ENV", kind: kindStrings, strs: &cfg.AllowEnv},
+		{name: "supervise", usage: "run the command as a supervised child (the default when PID 1)", env: "SUPERVISE", kind: kindBool, boolean: &cfg.Supervise},
+		{name: "grace", usage: "how long the command's process group may live on after it exits, before SIGKILL", env: "GRACE", kind: kindDuration, dur: &cfg.Grace},
+		{name: "user", usage: "UID[:GID] or NAME[:GROUP] to run the command as; mounted files belong to it", env: "USER", str: &cfg.User},
+		{name: "log-format", usage: "json or console (default: console on a terminal, else json)", env: "LOG_FORMAT", str: &cfg.LogFormat},
+		{name: "log-level", usage: "debug, info, warn or error", env: "LOG_LEVEL", str: &cfg.LogLevel},
+	}
+}

@@ -1,0 +1,520 @@
+package main_test
+
+// The end-to-end suite: it builds the real, static binary and a fake command
+// that records its argv and environment, and runs them as real processes with
+// a minimal environment. Files, exit codes and signals are real; nothing below
+// the binary is mocked.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	shimBin string // the built flyte-entrypoint
+	fakeBin string // the built fake command
+	repo    string // the repository's root
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "flyte-entrypoint-e2e-")
+	if err != nil {
+		panic(err)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	repo = filepath.Join(filepath.Dir(file), "..", "..")
+	shimBin = filepath.Join(dir, "flyte-entrypoint")
+	fakeBin = filepath.Join(dir, "fakecmd")
+	for _, b := range []struct{ out, pkg string }{{shimBin, "./cmd/flyte-entrypoint"}, {fakeBin, "./testdata/fakecmd"}} {
+		cmd := exec.Command("go", "build", "-trimpath", "-o", b.out, b.pkg)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			panic("build " + b.pkg + ": " + err.Error() + "\n" + string(out))
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// record is what the fake command saw.
+type record struct {
+	Argv   []string          `json:"argv"`
+	Env    []string          `json:"env"`
+	PID    int               `json:"pid"`
+	UID    int               `json:"uid"`
+	GID    int               `json:"gid"`
+	Groups []int             `json:"groups"`
+	Files  map[string][]byte `json:"files"`
+	Errors []string          `json:"errors"`
+}
+
+func (r *record) env(name string) (string, bool) {
+	for _, kv := range r.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// result is one finished run of the shim.
+type result struct {
+	code           int
+	stdout, stderr string
+	pid            int
+	rec            *record // nil when the command never ran
+	root           string  // the --root used
+}
+
+type run struct {
+	args    []string          // flags and subcommand, before "--"
+	command []string          // after "--"; defaults to the fake command
+	env     map[string]string // on top of a minimal environment
+	noCmd   bool              // no "--" part at all
+	stdin   string
+}
+
+// start runs the shim with a minimal environment, a fresh --root and a fake
+// command that records to a file.
+func (r run) exec(t *testing.T) result {
+	t.Helper()
+	tmp := t.TempDir()
+	root := filepath.Join(tmp, "root")
+	out := filepath.Join(tmp, "record.json")
+	env := map[string]string{
+		"PATH":                  "/usr/bin:/bin",
+		"HOME":                  tmp,
+		"XDG_DATA_HOME":         filepath.Join(tmp, "xdg"),
+		"FLYTE_ENTRYPOINT_ROOT": root,
+		"FAKECMD_OUT":           out,
+		"FAKECMD_ROOT":          root,
+	}
+	for k, v := range r.env {
+		env[k] = v
+	}
+	args := append([]string{}, r.args...)
+	if !r.noCmd {
+		command := r.command
+		if command == nil {
+			command = []string{fakeBin, "arg one", "--flag"}
+		}
+		args = append(append(args, "--"), command...)
+	}
+	cmd := exec.Command(shimBin, args...)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdin = strings.NewReader(r.stdin)
+	err := cmd.Run()
+	res := result{stdout: stdout.String(), stderr: stderr.String(), root: root}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		res.code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	res.pid = cmd.Process.Pid
+	if b, err := os.ReadFile(out); err == nil {
+		res.rec = &record{}
+		require.NoError(t, json.Unmarshal(b, res.rec))
+	}
+	return res
+}
+
+func (res result) mountDir() string { return filepath.Join(res.root, "etc/flyte/secrets") }
+
+// assertNothingStarted checks the all-or-nothing promise: no command, no files.
+func assertNothingStarted(t *testing.T, res result) {
+	t.Helper()
+	assert.Nil(t, res.rec, "the command must not start")
+	entries, _ := os.ReadDir(res.mountDir())
+	assert.Empty(t, entries, "nothing may be published")
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+}
+
+func TestRunExposesEnvAndFilesThenExecs(t *testing.T) {
+	dir := t.TempDir()
+	binary := make([]byte, 256)
+	for i := range binary {
+		binary[i] = byte(i)
+	}
+	writeFile(t, filepath.Join(dir, "db-config"), binary)
+	writeFile(t, filepath.Join(dir, "openai", "api-key"), []byte("sk-from-dir"))
+	writeFile(t, filepath.Join(dir, "my-api-key"), []byte("from-dir-not-env"))
+
+	res := run{
+		args: []string{
+			"--dir", dir,
+			"--secret", "my-api-key",
+			"--secret", "key=api-key,group=openai",
+			"--secret", "key=db-config,mount=/etc/flyte/secrets",
+			"--secret", "key=api-key,group=openai,mount=/etc/flyte/secrets,env=OPENAI_TOO",
+		},
+		env: map[string]string{"_FSEC_MY-API-KEY": "from-env", "MY_API_KEY": "old-value"},
+	}.exec(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.NotNil(t, res.rec)
+	assert.Equal(t, []string{fakeBin, "arg one", "--flag"}, res.rec.Argv)
+	assert.Equal(t, res.pid, res.rec.PID, "exec mode keeps the shim's PID")
+
+	v, _ := res.rec.env("MY_API_KEY")
+	assert.Equal(t, "from-env", v, "env comes first in the chain and wins over the old value")
+	v, _ = res.rec.env("OPENAI_API_KEY")
+	assert.Equal(t, "sk-from-dir", v)
+	v, _ = res.rec.env("OPENAI_TOO")
+	assert.Equal(t, "sk-from-dir", v, "mount plus as_env_var gets both")
+	v, _ = res.rec.env("FLYTE_SECRETS_DEFAULT_DIR")
+	assert.Equal(t, "/etc/flyte/secrets", v)
+
+	assert.Equal(t, binary, res.rec.Files["db-config"], "a binary secret round-trips byte-exact")
+	assert.Equal(t, []byte("sk-from-dir"), res.rec.Files["openai/api-key"])
+	assert.Empty(t, res.rec.Errors)
+
+	info, err := os.Stat(filepath.Join(res.mountDir(), "db-config"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o400), info.Mode().Perm())
+	info, err = os.Stat(res.mountDir())
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o755), info.Mode().Perm())
+	target, err := os.Readlink(filepath.Join(res.mountDir(), "..data"))
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(target, ".."), "..data points at a version directory, got %q", target)
+
+	assert.Contains(t, res.stderr, "MY_API_KEY", "the override is logged by name")
+	assert.NotContains(t, res.stderr, "old-value")
+	assert.NotContains(t, res.stderr, "from-env")
+}
+
+func TestRunSubcommandIsTheDefault(t *testing.T) {
+	for _, args := range [][]string{{"--secret", "k"}, {"run", "--secret", "k"}, {"--secret", "k", "run"}} {
+		res := run{args: args, env: map[string]string{"_UNION_K": "v"}}.exec(t)
+		require.Equal(t, 0, res.code, "%v: %s", args, res.stderr)
+		require.NotNil(t, res.rec, "%v", args)
+		v, _ := res.rec.env("K")
+		assert.Equal(t, "v", v, "%v", args)
+	}
+}
+
+func TestCommandIsLookedUpOnTheChildPath(t *testing.T) {
+	bin := t.TempDir()
+	require.NoError(t, os.Symlink(fakeBin, filepath.Join(bin, "task-cmd")))
+	res := run{
+		args:    []string{"--secret", "key=path,env=PATH", "--allow-env", "PATH"},
+		env:     map[string]string{"_FSEC_PATH": bin},
+		command: []string{"task-cmd", "x"},
+	}.exec(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.NotNil(t, res.rec)
+	assert.Equal(t, []string{"task-cmd", "x"}, res.rec.Argv)
+}
+
+func TestSpecSourcesAreMerged(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "openai-key"), []byte("o"))
+	writeFile(t, filepath.Join(dir, "postgres", "db-password"), []byte("p"))
+	writeFile(t, filepath.Join(dir, "certs", "tls-cert"), []byte("c"))
+	writeFile(t, filepath.Join(dir, "inline"), []byte("i"))
+	spec := filepath.Join(repo, "testdata/specs/demo-task.json")
+
+	for name, r := range map[string]run{
+		"flag":     {args: []string{"--dir", dir, "--spec", spec}},
+		"variable": {args: []string{"--dir", dir}, env: map[string]string{"FLYTE_ENTRYPOINT_SPEC": spec}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r.env = merge(r.env, map[string]string{"FLYTE_SECRETS": `["inline"]`})
+			res := r.exec(t)
+			require.Equal(t, 0, res.code, res.stderr)
+			require.NotNil(t, res.rec)
+			for k, want := range map[string]string{"OPENAI_API_KEY": "o", "POSTGRES_DB_PASSWORD": "p", "INLINE": "i"} {
+				v, ok := res.rec.env(k)
+				assert.True(t, ok, k)
+				assert.Equal(t, want, v, k)
+			}
+			assert.Equal(t, []byte("c"), res.rec.Files["certs/tls-cert"])
+		})
+	}
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+func TestBadInputStopsEverything(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "bin"), []byte{0xff, 0xfe, 0x00})
+	writeFile(t, filepath.Join(dir, "ok"), []byte("fine"))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "is-a-dir"), 0o000))
+	notExec := filepath.Join(t.TempDir(), "script")
+	writeFile(t, notExec, []byte("#!/bin/sh\n"))
+	badSpec := filepath.Join(t.TempDir(), "bad.json")
+	writeFile(t, badSpec, []byte(`{"secrets": [`))
+	emptySpec := filepath.Join(t.TempDir(), "empty.pb")
+	writeFile(t, emptySpec, nil)
+	long := strings.Repeat("k", 10*1024)
+
+	cases := []struct {
+		name      string
+		r         run
+		wantCode  int
+		wantInErr []string
+	}{
+		{name: "invalid env name", r: run{args: []string{"--secret", "my.secret"}}, wantCode: 65,
+			wantInErr: []string{"Invalid environment variable name: MY.SECRET, must match ^[A-Z_][A-Z0-9_]*$"}},
+		{name: "lowercase given name", r: run{args: []string{"--secret", "key=k,env=lowercase"}}, wantCode: 65,
+			wantInErr: []string{"Invalid environment variable name: lowercase, must match ^[A-Z_][A-Z0-9_]*$"}},
+		{name: "bad mount", r: run{args: []string{"--secret", "key=k,mount=/etc/flyte/secrets/"}}, wantCode: 65,
+			wantInErr: []string{"Only /etc/flyte/secrets is supported as secret mount path today."}},
+		{name: "traversal key", r: run{args: []string{"--secret", "key=../x,mount=/etc/flyte/secrets"}}, wantCode: 65, wantInErr: []string{`"../x"`}},
+		{name: "slash key", r: run{args: []string{"--secret", "key=/,mount=/etc/flyte/secrets"}}, wantCode: 65, wantInErr: []string{`"/"`}},
+		{name: "dotdot key", r: run{args: []string{"--secret", "key=..,mount=/etc/flyte/secrets"}}, wantCode: 65, wantInErr: []string{`".."`}},
+		{name: "..data key", r: run{args: []string{"--secret", "key=..data,mount=/etc/flyte/secrets"}}, wantCode: 65, wantInErr: []string{`"..data"`}},
+		{name: "NUL key", r: run{args: []string{"--secret", "key=a\x00b,env=AB"}}, wantCode: 65, wantInErr: []string{`\x00`}},
+		{name: "10 KB key", r: run{args: []string{"--secret", "key=" + long + ",env=LONG"}}, wantCode: 65, wantInErr: []string{"253"}},
+		{name: "colliding names", r: run{args: []string{"--secret", "my-secret", "--secret", "my_secret"}}, wantCode: 65,
+			wantInErr: []string{"MY_SECRET", `"my-secret"`, `"my_secret"`}},
+		{name: "loader variable", r: run{args: []string{"--secret", "key=k,env=LD_PRELOAD"}}, wantCode: 65, wantInErr: []string{"LD_PRELOAD", "--allow-env"}},
+		{name: "malformed spec", r: run{args: []string{"--spec", badSpec}}, wantCode: 65, wantInErr: []string{badSpec}},
+		{name: "empty spec", r: run{args: []string{"--spec", emptySpec}}, wantCode: 65, wantInErr: []string{emptySpec}},
+		{name: "unreadable spec", r: run{args: []string{"--spec", filepath.Join(dir, "nope.json")}}, wantCode: 65, wantInErr: []string{"nope.json"}},
+		{name: "missing secret", r: run{args: []string{"--dir", dir, "--secret", "ok", "--secret", "absent", "--secret", "key=ok,mount=/etc/flyte/secrets"}}, wantCode: 69,
+			wantInErr: []string{`"absent"`, "env", "dir", "local"}},
+		{name: "dir entry is a directory", r: run{args: []string{"--dir", dir, "--secret", "is-a-dir"}}, wantCode: 69, wantInErr: []string{"is-a-dir"}},
+		{name: "binary value as env", r: run{args: []string{"--dir", dir, "--secret", "bin", "--secret", "key=ok,mount=/etc/flyte/secrets"}}, wantCode: 65,
+			wantInErr: []string{`secret "bin" has a binary value that is not valid UTF-8 and cannot be set as an environment variable; mount it as a file instead`}},
+		{name: "command not found", r: run{args: []string{"--dir", dir, "--secret", "key=ok,mount=/etc/flyte/secrets"}, command: []string{"no-such-command-xyz"}}, wantCode: 127,
+			wantInErr: []string{"no-such-command-xyz"}},
+		{name: "command not executable", r: run{args: []string{"--dir", dir, "--secret", "key=ok,mount=/etc/flyte/secrets"}, command: []string{notExec}}, wantCode: 126,
+			wantInErr: []string{notExec}},
+		{name: "mount not writable", r: run{args: []string{"--dir", dir, "--secret", "key=ok,mount=/etc/flyte/secrets"}, env: map[string]string{"FLYTE_ENTRYPOINT_ROOT": notExec}}, wantCode: 73},
+		{name: "bad flag", r: run{args: []string{"--no-such-flag"}}, wantCode: 2},
+		{name: "project without domain", r: run{args: []string{"--project", "p", "--secret", "k"}}, wantCode: 2, wantInErr: []string{`"p"`}},
+		{name: "bad duration variable", r: run{args: []string{"--secret", "k"}, env: map[string]string{"FLYTE_ENTRYPOINT_TIMEOUT": "soon"}}, wantCode: 2,
+			wantInErr: []string{"FLYTE_ENTRYPOINT_TIMEOUT"}},
+		{name: "unknown backend", r: run{args: []string{"--backends", "env,nope", "--secret", "k"}}, wantCode: 2, wantInErr: []string{`"nope"`, "env, dir, local"}},
+		{name: "no command", r: run{args: []string{"--secret", "k"}, noCmd: true}, wantCode: 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := tc.r.exec(t)
+			assert.Equal(t, tc.wantCode, res.code, res.stderr)
+			for _, s := range tc.wantInErr {
+				assert.Contains(t, res.stderr, s)
+			}
+			if tc.name != "mount not writable" {
+				assertNothingStarted(t, res)
+			} else {
+				assert.Nil(t, res.rec)
+			}
+			assert.NotContains(t, res.stderr, "fine", "a value never reaches stderr")
+		})
+	}
+}
+
+func TestCanaryValuesNeverLeak(t *testing.T) {
+	const canary = "CANARY-3b9f-do-not-print"
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "file-secret"), []byte(canary+"-file"))
+	writeFile(t, filepath.Join(dir, "env-secret"), []byte(canary+"-env"))
+	writeFile(t, filepath.Join(dir, "binary"), []byte(canary+"\xff"))
+	env := map[string]string{"_FSEC_PLATFORM": canary + "-platform", "ENV_SECRET": canary + "-old", "FLYTE_ENTRYPOINT_LOG_LEVEL": "debug"}
+	base := []string{"--dir", dir, "--secret", "env-secret", "--secret", "platform", "--secret", "key=file-secret,mount=/etc/flyte/secrets"}
+
+	runs := map[string]run{
+		"run":          {args: base, env: env},
+		"dry-run":      {args: append([]string{"dry-run"}, base...), env: env},
+		"dry-run json": {args: append([]string{"dry-run", "--output", "json"}, base...), env: env},
+		"explain":      {args: []string{"explain", "env-secret", "--dir", dir}, env: env, noCmd: true},
+		"binary env":   {args: append(append([]string{}, base...), "--secret", "binary"), env: env},
+		"missing":      {args: append(append([]string{}, base...), "--secret", "absent"), env: env},
+	}
+	for name, r := range runs {
+		t.Run(name, func(t *testing.T) {
+			res := r.exec(t)
+			assert.NotContains(t, res.stderr, "CANARY", "stderr at debug level")
+			assert.NotContains(t, res.stdout, "CANARY", "stdout")
+			assert.Contains(t, res.stderr, "debug", "debug logging is on")
+		})
+	}
+}
+
+func TestDryRunPrintsThePlanAndWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "certs", "tls-cert"), []byte("12345"))
+	args := []string{"dry-run", "--output", "json", "--dir", dir,
+		"--secret", "key=tls-cert,group=certs,mount=/etc/flyte/secrets",
+		"--secret", "key=api,optional=true",
+		"--secret", "key=platform"}
+	res := run{args: args, env: map[string]string{"_UNION_PLATFORM": "abc"}, command: []string{"python", "-m", "task"}}.exec(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	assertNothingStarted(t, res)
+
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &got), res.stdout)
+	assert.Equal(t, []any{"python", "-m", "task"}, got["command"])
+	secrets := got["secrets"].([]any)
+	require.Len(t, secrets, 3)
+	want := []map[string]any{
+		{"key": "tls-cert", "group": "certs", "target": "file", "env_var": nil, "path": "/etc/flyte/secrets/certs/tls-cert",
+			"backend": "dir", "scope": nil, "status": "ok", "bytes": float64(5), "error": nil},
+		{"key": "api", "group": nil, "target": "env", "env_var": "API", "path": nil,
+			"backend": nil, "scope": nil, "status": "missing", "bytes": nil},
+		{"key": "platform", "group": nil, "target": "env", "env_var": "PLATFORM", "path": nil,
+			"backend": "env", "scope": nil, "status": "ok", "bytes": float64(3), "error": nil},
+	}
+	for i, w := range want {
+		s := secrets[i].(map[string]any)
+		for k, v := range w {
+			assert.Equal(t, v, s[k], "secret %d field %s", i, k)
+		}
+		assert.Len(t, s, 10, "every field is present, null when it does not apply")
+	}
+
+	res = run{args: []string{"dry-run", "--dir", dir, "--secret", "absent"}}.exec(t)
+	assert.Equal(t, 69, res.code)
+	assert.Contains(t, res.stdout, "missing")
+	res = run{args: []string{"dry-run", "--secret", "bad.name"}}.exec(t)
+	assert.Equal(t, 65, res.code)
+}
+
+func TestExplainPrintsTheTrail(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "grp", "k"), []byte("v"))
+	res := run{args: []string{"explain", "k", "--group", "grp", "--dir", dir}, noCmd: true}.exec(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, "env")
+	assert.Contains(t, res.stdout, "dir")
+	assert.Contains(t, res.stdout, "found")
+	assert.Less(t, strings.Index(res.stdout, "env"), strings.Index(res.stdout, "dir"), "the trail is in chain order")
+
+	res = run{args: []string{"explain", "nope"}, noCmd: true}.exec(t)
+	assert.Equal(t, 69, res.code)
+	assert.Contains(t, res.stdout, "no directory set", "explain says why dir was skipped")
+	assert.Contains(t, res.stdout, "local")
+}
+
+func TestSignalBeforeStartAbortsTheStart(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "slow")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+	root := filepath.Join(t.TempDir(), "root")
+	out := filepath.Join(t.TempDir(), "rec.json")
+	cmd := exec.Command(shimBin, "--dir", dir, "--root", root, "--secret", "key=slow,mount=/etc/flyte/secrets", "--", fakeBin)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "FAKECMD_OUT=" + out, "HOME=" + dir}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	// The dir backend now blocks opening the FIFO: the start is in progress.
+	waitFor(t, func() bool { return procState(cmd.Process.Pid) != "" && openedFIFO(cmd.Process.Pid, fifo) })
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, _ = w.Write([]byte("value"))
+	require.NoError(t, w.Close())
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, stderr.String())
+	assert.Equal(t, 128+int(syscall.SIGTERM), ee.ExitCode(), stderr.String())
+	_, err = os.Stat(out)
+	assert.True(t, os.IsNotExist(err), "the command must not start")
+	entries, _ := os.ReadDir(filepath.Join(root, "etc/flyte/secrets"))
+	assert.Empty(t, entries, "nothing may be published")
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func procState(pid int) string {
+	b, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "stat"))
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return ""
+	}
+	return s[i+2 : i+3]
+}
+
+// openedFIFO reports whether one of the process's threads sleeps in the
+// kernel's FIFO open, waiting for a writer.
+func openedFIFO(pid int, path string) bool {
+	fds, _ := os.ReadDir(filepath.Join("/proc", itoa(pid), "task"))
+	for _, task := range fds {
+		b, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "task", task.Name(), "wchan"))
+		w := string(b)
+		if err == nil && (strings.Contains(w, "fifo") || strings.Contains(w, "partner") || strings.Contains(w, "pipe")) {
+			return true
+		}
+	}
+	return false
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestUnreadableDirIsAnError runs the shim as an unprivileged user against a
+// directory it may not read: that is a failure (69), not "not found".
+func TestUnreadableDirIsAnError(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test needs root to run the shim as another user; CI runs as root")
+	}
+	base, err := os.MkdirTemp("", "e2e-unreadable-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(base) })
+	require.NoError(t, os.Chmod(base, 0o755))
+	locked := filepath.Join(base, "locked")
+	require.NoError(t, os.Mkdir(locked, 0o700))
+	writeFile(t, filepath.Join(locked, "k"), []byte("v"))
+	require.NoError(t, os.Chmod(shimBinDir(), 0o755))
+
+	cmd := exec.Command(shimBin, "--dir", locked, "--secret", "k", "--", fakeBin)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + base}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, stderr.String())
+	assert.Equal(t, 69, ee.ExitCode(), stderr.String())
+	assert.Contains(t, stderr.String(), "permission denied")
+	assert.Contains(t, stderr.String(), locked)
+}
+
+func shimBinDir() string { return filepath.Dir(shimBin) }
