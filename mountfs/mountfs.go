@@ -1,0 +1,669 @@
+// Package mountfs writes secret files under the mount directory
+// (/etc/flyte/secrets, under an optional root prefix) in the atomic layout
+// that Kubernetes uses for Secret and ConfigMap volumes:
+//
+//	/etc/flyte/secrets/
+//	    ..2026_11_26_20_15_20.123456789/   version directory, 0500
+//	        api-key                        file, 0400
+//	        db/                            group directory, 0500
+//	            password                   file, 0400
+//	    ..data -> ..2026_11_26_20_15_20.123456789
+//	    api-key -> ..data/api-key
+//	    db -> ..data/db
+//
+// Publish writes every file of a new version into a new version directory,
+// then publishes it with one rename(2) of a symlink onto ..data. Before that
+// rename nothing visible has changed; after it every path through ..data
+// names the new version. Then the visible names that are new get their
+// symlink (made at a temporary name and renamed into place), visible names
+// the new version no longer has are removed, and older version directories
+// are retired. A name present in both versions keeps its symlink: it goes
+// through ..data, so it switched with the rename.
+//
+// # Reading a consistent snapshot
+//
+// Opening the visible names one by one goes through ..data at each open, so
+// a reader that does that while a new version is published can get some
+// files of one version and some of the next. A reader that needs all files
+// of one version does this:
+//
+//  1. V := readlink("<dir>/..data"), the version directory's name.
+//  2. Read the files under <dir>/V: <dir>/V/<key> and <dir>/V/<group>/<key>.
+//  3. Check that <dir>/V still exists (lstat).
+//
+// If a read in step 2 fails with ENOENT, or step 3 does, V was retired
+// meanwhile: start again at step 1. That is not a mix. A version directory
+// never changes once ..data has named it, and a retired one is first renamed
+// away (to ..old_<timestamp>) before anything in it is removed, so a read
+// that found <dir>/V found all of it.
+//
+// Publish serialises calls within a process. Two processes must not publish
+// to the same directory at the same time.
+package mountfs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
+)
+
+// mountPath is the logical mount directory (spec.MountPath).
+const mountPath = "/etc/flyte/secrets"
+
+const (
+	dataLink    = "..data"
+	dataTmp     = "..data_tmp"
+	linkTmp     = "..link_tmp"
+	oldPrefix   = "..old_"                        // a version directory being retired
+	stampLayout = "2006_01_02_15_04_05.000000000" // after ".." in a version's name
+
+	fileMode    os.FileMode = 0o400
+	dirMode     os.FileMode = 0o500 // version and group directories, once written
+	workDirMode os.FileMode = 0o700 // the same while they are written
+	mountMode   os.FileMode = 0o755
+)
+
+// Dir is the real mount directory for a root prefix: root + /etc/flyte/secrets.
+// An empty root is the real /.
+func Dir(root string) string { return filepath.Join(root, mountPath) }
+
+// File is one secret file to publish.
+type File struct {
+	// Path is the file's path under the mount directory: "key", or
+	// "group/key" (the caller lower-cases a grouped path).
+	Path  string
+	Value secret.Value
+	// Key and Group name the secret in logs.
+	Key   string
+	Group string
+}
+
+// Options says where and as whom files are published.
+type Options struct {
+	// Root prefixes the mount directory (--root). "" is the real /.
+	Root string
+	// UID and GID own every file, directory and symlink that Publish
+	// creates. -1 leaves that part of the owner as it is.
+	UID, GID int
+	// Logger gets the warnings (a mount not on tmpfs or ramfs, leftovers that
+	// could not be removed). nil logs nothing.
+	Logger *log.Logger
+}
+
+// Result describes a published version.
+type Result struct {
+	Dir          string // the real mount directory
+	Version      string // the version directory's name, the target of ..data
+	MemoryBacked bool   // the mount directory is on tmpfs or ramfs
+}
+
+// Error is a failure to publish. It names the path and the cause, never a
+// value. The caller maps it to exit 73.
+type Error struct {
+	Op   string // what was being done, e.g. "write secret file"
+	Path string // a real path under the mount root, or a File.Path as given
+	Err  error  // the cause
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s %q: %v", e.Op, e.Path, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// fail builds an *Error, keeping only the cause of an os error, whose own
+// text would repeat the path.
+func fail(op, path string, err error) *Error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	var se *os.SyscallError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	case errors.As(err, &se):
+		err = se.Err
+	}
+	return &Error{Op: op, Path: path, Err: err}
+}
+
+// publishMu serialises Publish within the process (the watcher republishes
+// while nothing else should).
+var publishMu sync.Mutex
+
+// testHook, when set, runs at the named stage of Publish; an error it
+// returns fails the publish there. Stages: "written" (the new version is
+// complete, nothing visible changed yet), "swapped" (..data names the new
+// version, the visible names are not done yet).
+var testHook func(stage string) error
+
+// now is time.Now; a test stops the clock with it.
+var now = time.Now
+
+func hook(stage string) error {
+	if testHook == nil {
+		return nil
+	}
+	return testHook(stage)
+}
+
+// Publish writes files as a new version under Dir(opts.Root) and makes it
+// the current one. It is all or nothing: on any error the new version
+// directory is removed, and what a reader sees is the previous version,
+// unchanged. The error is then an *Error.
+//
+// The mount directory is created with its parents if missing, and set to
+// 0755. Files are 0400, and the version and group directories 0500, owned by
+// opts.UID and opts.GID. Publish warns through opts.Logger when the mount
+// directory is not memory-backed.
+//
+// Publish checks every File.Path (one or two plain components, none of them
+// ".", "..", empty or starting with ".."; no two files at one path; no name
+// both a file and a group) and refuses to replace anything in the mount
+// directory that is not one of its own symlinks, before anything is
+// written.
+func Publish(opts Options, files []File) (Result, error) {
+	p := &publisher{
+		dir:    Dir(opts.Root),
+		uid:    owner(opts.UID),
+		gid:    owner(opts.GID),
+		logger: opts.Logger,
+	}
+	if p.logger == nil {
+		p.logger = log.Nop()
+	}
+	res := Result{Dir: p.dir}
+
+	names, err := plan(files)
+	if err != nil {
+		return res, err
+	}
+
+	publishMu.Lock()
+	defer publishMu.Unlock()
+
+	if err := p.ensureDir(); err != nil {
+		return res, err
+	}
+	mem, err := OnMemoryFS(p.dir)
+	switch {
+	case err != nil:
+		p.logger.Warn("cannot tell whether the secrets directory is memory-backed", log.String("dir", p.dir), log.Err(err))
+	case !mem:
+		p.logger.Warn("the secrets directory is not on a memory-backed filesystem (tmpfs or ramfs): secret files may reach a disk",
+			log.String("dir", p.dir))
+	}
+	res.MemoryBacked = mem
+
+	st, err := p.scan(names)
+	if err != nil {
+		return res, err
+	}
+	version, err := p.writeVersion(files)
+	if err != nil {
+		return res, err
+	}
+	if err := p.swap(version); err != nil {
+		p.removeTree(version)
+		return res, err
+	}
+	if err := p.link(names, st, version); err != nil {
+		return res, err
+	}
+	p.cleanup(st, version)
+
+	res.Version = version
+	p.logger.Info("published secret files", log.String("dir", p.dir), log.String("version", version), log.Int("files", len(files)))
+	return res, nil
+}
+
+func owner(id int) int {
+	if id < 0 {
+		return -1
+	}
+	return id
+}
+
+// plan checks every path and returns the visible top-level names, in the
+// order of files.
+func plan(files []File) ([]string, error) {
+	isGroup := make(map[string]bool, len(files)) // top-level name -> is a group directory
+	seen := make(map[string]struct{}, len(files))
+	names := make([]string, 0, len(files))
+	for _, f := range files {
+		if err := checkPath(f.Path); err != nil {
+			return nil, &Error{Op: "refuse secret file path", Path: f.Path, Err: err}
+		}
+		if _, dup := seen[f.Path]; dup {
+			return nil, &Error{Op: "refuse secret file path", Path: f.Path, Err: errors.New("two files have this path")}
+		}
+		seen[f.Path] = struct{}{}
+		top, _, group := strings.Cut(f.Path, "/")
+		if g, ok := isGroup[top]; ok {
+			if g != group {
+				return nil, &Error{Op: "refuse secret file path", Path: f.Path,
+					Err: fmt.Errorf("%q would be both a file and a group directory", top)}
+			}
+			continue
+		}
+		isGroup[top] = group
+		names = append(names, top)
+	}
+	return names, nil
+}
+
+// checkPath is defence in depth: spec refuses these paths already.
+func checkPath(path string) error {
+	if strings.HasPrefix(path, "/") {
+		return errors.New("is absolute")
+	}
+	parts := strings.Split(path, "/")
+	if len(parts) > 2 {
+		return errors.New("has more than two components")
+	}
+	for _, c := range parts {
+		switch {
+		case c == "":
+			return errors.New("has an empty component")
+		case c == "." || c == "..":
+			return fmt.Errorf("has a %q component", c)
+		case strings.HasPrefix(c, ".."):
+			return errors.New(`has a component that starts with "..", which the atomic layout reserves`)
+		case strings.IndexByte(c, 0) >= 0:
+			return errors.New("holds a NUL byte")
+		}
+	}
+	return nil
+}
+
+type publisher struct {
+	dir      string
+	uid, gid int
+	logger   *log.Logger
+}
+
+func (p *publisher) chowns() bool { return p.uid >= 0 || p.gid >= 0 }
+
+func (p *publisher) path(name string) string { return filepath.Join(p.dir, name) }
+
+// ensureDir creates the mount directory with its parents, and makes it 0755.
+func (p *publisher) ensureDir() error {
+	if err := mkdirAll(p.dir); err != nil {
+		return fail("create the secrets directory", p.dir, err)
+	}
+	fi, err := os.Stat(p.dir)
+	if err != nil {
+		return fail("stat the secrets directory", p.dir, err)
+	}
+	if fi.Mode().Perm() != mountMode {
+		if err := os.Chmod(p.dir, mountMode); err != nil {
+			return fail("make the secrets directory 0755", p.dir, err)
+		}
+	}
+	return nil
+}
+
+// mkdirAll is os.MkdirAll, except that the directories it creates are 0755
+// whatever the umask: a task that runs as another user must be able to
+// reach the mount directory.
+func mkdirAll(dir string) error {
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return &fs.PathError{Op: "mkdir", Path: dir, Err: syscall.ENOTDIR}
+		}
+		return nil
+	}
+	if parent := filepath.Dir(dir); parent != dir {
+		if err := mkdirAll(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, mountMode); err != nil {
+		if fi, serr := os.Stat(dir); serr == nil && fi.IsDir() {
+			return nil // made meanwhile
+		}
+		return err
+	}
+	return os.Chmod(dir, mountMode)
+}
+
+// state is what the mount directory holds before a publish.
+type state struct {
+	oldTarget string          // what ..data names, "" when there is no ..data
+	ours      map[string]bool // visible names that are our symlinks (name -> ..data/name)
+	needed    map[string]bool // visible names of the new version
+	versions  []string        // version directories, current and left over
+}
+
+// scan reads the mount directory, and refuses to go on when a name that
+// the new version needs is held by anything but one of our symlinks.
+func (p *publisher) scan(names []string) (state, error) {
+	st := state{ours: map[string]bool{}, needed: make(map[string]bool, len(names))}
+	d, err := os.Open(p.dir)
+	if err != nil {
+		return st, fail("read the secrets directory", p.dir, err)
+	}
+	entries, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return st, fail("read the secrets directory", p.dir, err)
+	}
+	needed := st.needed
+	for _, n := range names {
+		needed[n] = true
+	}
+	for _, e := range entries {
+		name := e.Name()
+		symlink := e.Type()&fs.ModeSymlink != 0
+		switch {
+		case name == dataLink:
+			if !symlink {
+				return st, fail("refuse to replace", p.path(name), errors.New(describeType(e.Type())+" is in the way of the ..data symlink"))
+			}
+			if st.oldTarget, err = os.Readlink(p.path(name)); err != nil {
+				return st, fail("read the ..data symlink", p.path(name), err)
+			}
+		case name == dataTmp || name == linkTmp:
+			if !symlink {
+				return st, fail("refuse to replace", p.path(name), errors.New(describeType(e.Type())+" is in the way of a temporary symlink"))
+			}
+		case strings.HasPrefix(name, ".."):
+			if e.IsDir() && (isVersion(name) || isVersion(".."+strings.TrimPrefix(name, oldPrefix))) {
+				st.versions = append(st.versions, name)
+			}
+		case symlink:
+			target, err := os.Readlink(p.path(name))
+			if err != nil {
+				return st, fail("read symlink", p.path(name), err)
+			}
+			if target == dataLink+"/"+name {
+				st.ours[name] = true
+			} else if needed[name] {
+				return st, fail("refuse to replace", p.path(name),
+					errors.New("a symlink that does not go through ..data is in the way"))
+			}
+		case needed[name]:
+			return st, fail("refuse to replace", p.path(name), errors.New(describeType(e.Type())+" is in the way"))
+		}
+	}
+	return st, nil
+}
+
+func describeType(t fs.FileMode) string {
+	switch {
+	case t.IsDir():
+		return "a directory"
+	case t.IsRegular():
+		return "a regular file"
+	case t&fs.ModeSymlink != 0:
+		return "a symlink"
+	}
+	return "a special file"
+}
+
+// isVersion reports whether name is a version directory's name:
+// ".." + stampLayout, with an optional "_N" suffix.
+func isVersion(name string) bool {
+	if !strings.HasPrefix(name, "..") || len(name) < 2+len(stampLayout) {
+		return false
+	}
+	stamp, suffix := name[2:2+len(stampLayout)], name[2+len(stampLayout):]
+	for i := 0; i < len(stampLayout); i++ {
+		switch stampLayout[i] {
+		case '_', '.':
+			if stamp[i] != stampLayout[i] {
+				return false
+			}
+		default:
+			if stamp[i] < '0' || stamp[i] > '9' {
+				return false
+			}
+		}
+	}
+	if suffix == "" {
+		return true
+	}
+	if len(suffix) < 2 || suffix[0] != '_' {
+		return false
+	}
+	_, err := strconv.ParseUint(suffix[1:], 10, 32)
+	return err == nil
+}
+
+// writeVersion writes every file into a new version directory and returns
+// its name. On error it removes the directory.
+func (p *publisher) writeVersion(files []File) (string, error) {
+	version, err := p.mkVersionDir()
+	if err != nil {
+		return "", err
+	}
+	if err := p.fillVersion(version, files); err != nil {
+		p.removeTree(version)
+		return "", err
+	}
+	if err := hook("written"); err != nil {
+		p.removeTree(version)
+		return "", fail("publish", p.path(version), err)
+	}
+	return version, nil
+}
+
+// mkVersionDir creates ..<timestamp>, adding _1, _2, ... when a version of
+// the same nanosecond exists.
+func (p *publisher) mkVersionDir() (string, error) {
+	stamp := ".." + now().UTC().Format(stampLayout)
+	name := stamp
+	for i := 1; ; i++ {
+		err := os.Mkdir(p.path(name), workDirMode)
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || i > 1000 {
+			return "", fail("create version directory", p.path(name), err)
+		}
+		name = stamp + "_" + strconv.Itoa(i)
+	}
+}
+
+func (p *publisher) fillVersion(version string, files []File) error {
+	vdir := p.path(version)
+	var groups []string
+	made := map[string]bool{}
+	for i := range files {
+		f := &files[i]
+		if g, _, ok := strings.Cut(f.Path, "/"); ok && !made[g] {
+			gdir := filepath.Join(vdir, g)
+			if err := os.Mkdir(gdir, workDirMode); err != nil {
+				return fail("create group directory", gdir, err)
+			}
+			made[g] = true
+			groups = append(groups, g)
+		}
+		if err := p.writeFile(filepath.Join(vdir, f.Path), f.Value.Bytes()); err != nil {
+			return err
+		}
+		p.logger.Debug("wrote secret file", log.String("key", f.Key), log.String("group", f.Group), log.String("path", f.Path))
+	}
+	for _, g := range groups {
+		if err := p.seal(filepath.Join(vdir, g)); err != nil {
+			return err
+		}
+	}
+	return p.seal(vdir)
+}
+
+func (p *publisher) writeFile(path string, b []byte) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+	if err != nil {
+		return fail("create secret file", path, err)
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = fail("write secret file", path, cerr)
+		}
+	}()
+	if _, err := f.Write(b); err != nil {
+		return fail("write secret file", path, err)
+	}
+	if p.chowns() {
+		if err := f.Chown(p.uid, p.gid); err != nil {
+			return fail("chown secret file", path, err)
+		}
+	}
+	// The umask may have taken bits from the mode given to open.
+	if err := f.Chmod(fileMode); err != nil {
+		return fail("chmod secret file", path, err)
+	}
+	return nil
+}
+
+// seal gives a written directory its owner and makes it 0500.
+func (p *publisher) seal(dir string) error {
+	if p.chowns() {
+		if err := os.Chown(dir, p.uid, p.gid); err != nil {
+			return fail("chown directory", dir, err)
+		}
+	}
+	if err := os.Chmod(dir, dirMode); err != nil {
+		return fail("chmod directory", dir, err)
+	}
+	return nil
+}
+
+// newLink makes a symlink to target at the temporary name tmp, owned as
+// asked, ready to be renamed into place.
+func (p *publisher) newLink(target, tmp string) error {
+	path := p.path(tmp)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fail("remove leftover symlink", path, err)
+	}
+	if err := os.Symlink(target, path); err != nil {
+		return fail("create symlink", path, err)
+	}
+	if p.chowns() {
+		if err := os.Lchown(path, p.uid, p.gid); err != nil {
+			_ = os.Remove(path)
+			return fail("chown symlink", path, err)
+		}
+	}
+	return nil
+}
+
+// swap makes ..data name version with one rename(2).
+func (p *publisher) swap(version string) error {
+	if err := p.newLink(version, dataTmp); err != nil {
+		return err
+	}
+	if err := os.Rename(p.path(dataTmp), p.path(dataLink)); err != nil {
+		_ = os.Remove(p.path(dataTmp))
+		return fail("publish (rename ..data_tmp to ..data)", p.path(dataLink), err)
+	}
+	return nil
+}
+
+// link gives each visible name that is new its symlink through ..data. On
+// error it puts the previous version back: ..data, the visible names, and
+// it removes the new version directory.
+func (p *publisher) link(names []string, st state, version string) error {
+	var created []string
+	err := hook("swapped")
+	if err != nil {
+		err = fail("publish", p.path(dataLink), err)
+	}
+	for _, name := range names {
+		if err != nil {
+			break
+		}
+		if st.ours[name] {
+			if p.chowns() {
+				if lerr := os.Lchown(p.path(name), p.uid, p.gid); lerr != nil {
+					err = fail("chown symlink", p.path(name), lerr)
+				}
+			}
+			continue
+		}
+		if err = p.newLink(dataLink+"/"+name, linkTmp); err != nil {
+			break
+		}
+		if rerr := renameNoReplace(p.path(linkTmp), p.path(name)); rerr != nil {
+			_ = os.Remove(p.path(linkTmp))
+			err = fail("create visible symlink", p.path(name), rerr)
+			break
+		}
+		created = append(created, name)
+	}
+	if err == nil {
+		return nil
+	}
+
+	// Roll back, newest first: ..data, then the names, then the version.
+	if st.oldTarget != "" {
+		if rerr := p.swap(st.oldTarget); rerr != nil {
+			p.logger.Error("cannot put the previous version back", log.String("dir", p.dir), log.Err(rerr))
+		}
+	} else if rerr := os.Remove(p.path(dataLink)); rerr != nil {
+		p.logger.Error("cannot remove the ..data symlink of a failed first publish", log.String("dir", p.dir), log.Err(rerr))
+	}
+	for _, name := range created {
+		if rerr := os.Remove(p.path(name)); rerr != nil {
+			p.logger.Error("cannot remove a symlink of a failed publish", log.String("path", p.path(name)), log.Err(rerr))
+		}
+	}
+	p.removeTree(version)
+	return err
+}
+
+// cleanup removes the visible names the new version no longer has and
+// retires every other version directory. The new version is published
+// already, so a failure here is a warning: what is left over is a dangling
+// symlink or a hidden directory, and the next publish tries again.
+func (p *publisher) cleanup(st state, version string) {
+	for name := range st.ours {
+		if st.needed[name] {
+			continue
+		}
+		if err := os.Remove(p.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			p.logger.Warn("cannot remove a stale secret symlink", log.String("path", p.path(name)), log.Err(err))
+		}
+	}
+	for _, v := range st.versions {
+		if v == version {
+			continue
+		}
+		old := v
+		if !strings.HasPrefix(v, oldPrefix) {
+			// Rename first: a reader that holds the old name gets ENOENT
+			// from then on, never a half-removed directory.
+			old = oldPrefix + strings.TrimPrefix(v, "..")
+			if err := os.Rename(p.path(v), p.path(old)); err != nil {
+				p.logger.Warn("cannot retire an old secrets version", log.String("path", p.path(v)), log.Err(err))
+				continue
+			}
+		}
+		p.removeTree(old)
+	}
+}
+
+// removeTree removes a version directory of the mount directory. Its
+// directories are 0500, so it makes them writable first: that is what lets
+// a non-root shim remove them.
+func (p *publisher) removeTree(name string) {
+	path := p.path(name)
+	_ = filepath.WalkDir(path, func(sub string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(sub, workDirMode)
+		}
+		return nil
+	})
+	if err := os.RemoveAll(path); err != nil {
+		p.logger.Warn("cannot remove a secrets version directory", log.String("path", path), log.Err(err))
+	}
+}
