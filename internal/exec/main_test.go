@@ -1,0 +1,559 @@
+package exec
+
+// The tests start real processes. The test binary re-executes itself in a
+// role: FE_EXEC_TEST=1 in the environment, and the role as its first
+// argument. "supervise" and "exec" drive this package's API as the CLI
+// would; the other roles are commands with one behaviour each.
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	osexec "os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
+)
+
+const (
+	envReexec = "FE_EXEC_TEST"
+	envMarker = "FE_EXEC_TEST_MARKER"
+)
+
+// testBin is a copy of the test binary that any user may execute, so that
+// the roles also run as nobody. The go tool builds it in a 0700 directory.
+var testBin string
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envReexec) == "1" && len(os.Args) > 1 {
+		os.Exit(runRole(os.Args[1], os.Args[2:]))
+	}
+	dir, err := os.MkdirTemp("", "fe-exec-test-")
+	if err == nil {
+		err = os.Chmod(dir, 0o755)
+	}
+	if err == nil {
+		testBin = filepath.Join(dir, "exec.test")
+		err = copyFile(os.Args[0], testBin, 0o755)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "set up the test binary:", err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func runRole(role string, args []string) int {
+	switch role {
+	case "supervise":
+		return roleSupervise(args)
+	case "exec":
+		return roleExec(args)
+	case "checkcred":
+		return roleCheckCred(args)
+	case "signals":
+		return roleSignals(args)
+	case "pinger":
+		return rolePinger()
+	case "stubborn":
+		return roleStubborn(args)
+	case "stubborn-grandchild":
+		return roleStubbornGrandchild(args)
+	}
+	fmt.Fprintf(os.Stderr, "unknown role %q\n", role)
+	return 3
+}
+
+// roleFlags are the CLI flags the supervise and exec roles take, then "--"
+// and the command.
+type roleFlags struct {
+	grace        time.Duration
+	user         string
+	passwd       string
+	group        string
+	drop         bool
+	noLookPath   bool
+	command      []string
+	childGodebug bool
+}
+
+func parseRoleFlags(name string, args []string) (roleFlags, error) {
+	var f roleFlags
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.DurationVar(&f.grace, "grace", DefaultGrace, "")
+	fs.StringVar(&f.user, "user", "", "")
+	fs.StringVar(&f.passwd, "passwd", PasswdFile, "")
+	fs.StringVar(&f.group, "group", GroupFile, "")
+	fs.BoolVar(&f.drop, "drop", false, "")
+	fs.BoolVar(&f.noLookPath, "nolookpath", false, "")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	f.command = fs.Args()
+	if len(f.command) == 0 {
+		return f, fmt.Errorf("%s: no command", name)
+	}
+	return f, nil
+}
+
+// prepare is what the CLI does before exec or supervise: find the command on
+// the child's PATH, resolve --user and check it.
+func (f roleFlags) prepare() (string, *Credential, error) {
+	path := f.command[0]
+	if !f.noLookPath {
+		var err error
+		if path, err = LookPath(f.command[0], os.Getenv("PATH")); err != nil {
+			return "", nil, err
+		}
+	}
+	var cred *Credential
+	if f.user != "" {
+		var err error
+		if cred, err = LookupUser(f.user, f.passwd, f.group); err != nil {
+			return "", nil, err
+		}
+		if err := CheckCredential(cred); err != nil {
+			return "", nil, err
+		}
+	}
+	return path, cred, nil
+}
+
+func failRole(err error) int {
+	fmt.Fprintln(os.Stderr, "error:", err)
+	if e, ok := err.(*Error); ok {
+		return e.Code
+	}
+	return 3
+}
+
+func roleSupervise(args []string) int {
+	f, err := parseRoleFlags("supervise", args)
+	if err != nil {
+		return failRole(err)
+	}
+	path, cred, err := f.prepare()
+	if err != nil {
+		return failRole(err)
+	}
+	// The children are Go programs that record the signals they get; the Go
+	// runtime's own preemption signal would be noise in their records.
+	env := append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
+	code, err := Supervise(SuperviseOptions{
+		Path:           path,
+		Argv:           f.command,
+		Env:            env,
+		Cred:           cred,
+		DropPrivileges: f.drop,
+		Grace:          f.grace,
+		Logger:         log.New(os.Stderr, log.FormatJSON, zapcore.DebugLevel),
+	})
+	if err != nil {
+		return failRole(err)
+	}
+	return code
+}
+
+func roleExec(args []string) int {
+	f, err := parseRoleFlags("exec", args)
+	if err != nil {
+		return failRole(err)
+	}
+	path, cred, err := f.prepare()
+	if err != nil {
+		return failRole(err)
+	}
+	return failRole(Exec(path, f.command, os.Environ(), cred))
+}
+
+// roleCheckCred: checkcred SPEC runs LookupUser and CheckCredential.
+func roleCheckCred(args []string) int {
+	cred, err := LookupUser(args[0], PasswdFile, GroupFile)
+	if err == nil {
+		err = CheckCredential(cred)
+	}
+	if err != nil {
+		return failRole(err)
+	}
+	return 0
+}
+
+// appendLine appends one line to a file, for records several processes
+// write.
+func appendLine(path, line string) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o666)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(4)
+	}
+	fmt.Fprintln(f, line)
+	f.Close()
+}
+
+// waitStdinEOF blocks until stdin closes: how a test tells a role to finish.
+func waitStdinEOF() { _, _ = io.Copy(io.Discard, os.Stdin) }
+
+// roleSignals: signals FILE records every signal it gets as its number, one
+// a line, after a "ready" line, and exits 0 when stdin closes.
+func roleSignals(args []string) int {
+	file := args[0]
+	c := make(chan os.Signal, 64)
+	signal.Notify(c)
+	appendLine(file, "ready")
+	go func() {
+		for s := range c {
+			appendLine(file, strconv.Itoa(int(s.(syscall.Signal))))
+		}
+	}()
+	waitStdinEOF()
+	return 0
+}
+
+// rolePinger writes one byte to stdout for each SIGUSR1, and exits when stdin
+// closes.
+func rolePinger() int {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGUSR1)
+	os.Stdout.Write([]byte("r"))
+	go func() {
+		for range c {
+			os.Stdout.Write([]byte("."))
+		}
+	}()
+	waitStdinEOF()
+	return 0
+}
+
+// roleStubborn: stubborn FILE survives SIGTERM (it records it and carries
+// on), starts a grandchild that does the same, and exits 7 when stdin closes,
+// leaving the grandchild behind.
+func roleStubborn(args []string) int {
+	file := args[0]
+	c := make(chan os.Signal, 8)
+	signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		for s := range c {
+			appendLine(file, fmt.Sprintf("child %d", s.(syscall.Signal)))
+		}
+	}()
+	gc := osexec.Command(os.Args[0], "stubborn-grandchild", file)
+	gc.Stderr = os.Stderr
+	if err := gc.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 4
+	}
+	appendLine(file, "ready")
+	waitStdinEOF()
+	return 7
+}
+
+func roleStubbornGrandchild(args []string) int {
+	file := args[0]
+	c := make(chan os.Signal, 8)
+	signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
+	appendLine(file, fmt.Sprintf("grandchild pid %d", os.Getpid()))
+	for s := range c {
+		appendLine(file, fmt.Sprintf("grandchild %d", s.(syscall.Signal)))
+	}
+	return 0
+}
+
+// --- the harness ----------------------------------------------------------
+
+// syncBuffer is a bytes.Buffer that a process may write while a test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// run is one re-executed role, as a test sees it.
+type run struct {
+	t      *testing.T
+	cmd    *osexec.Cmd
+	pid1   bool
+	marker string
+	stdin  io.WriteCloser
+	stdout syncBuffer
+	stderr syncBuffer
+
+	waitOnce sync.Once
+	waitErr  error
+	done     chan struct{}
+}
+
+type runConfig struct {
+	pid1 bool     // supervise as PID 1 of a new PID namespace
+	args []string // the role and its arguments
+	// cred, when set, is who the role runs as.
+	cred *syscall.Credential
+	// stdout, when set, replaces the captured stdout.
+	stdout *os.File
+}
+
+var markerSeq struct {
+	sync.Mutex
+	n int
+}
+
+func newMarker(t testing.TB) string {
+	markerSeq.Lock()
+	defer markerSeq.Unlock()
+	markerSeq.n++
+	return fmt.Sprintf("%d-%d-%s", os.Getpid(), markerSeq.n, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
+}
+
+// startRole re-executes the test binary in a role. In pid1 mode it runs under
+// unshare --pid --fork --mount-proc; a machine where that fails fails the
+// test. Every process the run starts carries a unique marker in its
+// environment; when the test ends, none may be left.
+func startRole(t *testing.T, cfg runConfig) *run {
+	t.Helper()
+	r := &run{t: t, pid1: cfg.pid1, marker: newMarker(t), done: make(chan struct{})}
+	argv := append([]string{testBin}, cfg.args...)
+	if cfg.pid1 {
+		unshare, err := osexec.LookPath("unshare")
+		require.NoError(t, err, "supervise-as-PID-1 tests need util-linux's unshare (and root)")
+		argv = append([]string{unshare, "--pid", "--fork", "--mount-proc"}, argv...)
+	}
+	r.cmd = osexec.Command(argv[0], argv[1:]...)
+	r.cmd.Env = append(os.Environ(), envReexec+"=1", envMarker+"="+r.marker)
+	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
+	if cfg.stdout != nil {
+		r.cmd.Stdout = cfg.stdout
+	}
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cfg.cred}
+	var err error
+	r.stdin, err = r.cmd.StdinPipe()
+	require.NoError(t, err)
+	require.NoError(t, r.cmd.Start(), "start %v", argv)
+	t.Cleanup(func() {
+		r.stdin.Close()
+		select {
+		case <-r.waitDone():
+		case <-time.After(10 * time.Second):
+			t.Errorf("%v still runs 10s after the test; killing it", argv)
+			r.cmd.Process.Kill()
+			<-r.waitDone()
+		}
+		assertNothingLeft(t, r.marker)
+	})
+	return r
+}
+
+func (r *run) waitDone() <-chan struct{} {
+	r.waitOnce.Do(func() {
+		go func() {
+			r.waitErr = r.cmd.Wait()
+			close(r.done)
+		}()
+	})
+	return r.done
+}
+
+// wait waits for the run to end and returns its exit code.
+func (r *run) wait(timeout time.Duration) int {
+	r.t.Helper()
+	select {
+	case <-r.waitDone():
+	case <-time.After(timeout):
+		r.cmd.Process.Kill()
+		<-r.waitDone()
+		r.t.Fatalf("the run did not end within %v\nstderr:\n%s", timeout, r.stderr.String())
+	}
+	return r.cmd.ProcessState.ExitCode()
+}
+
+// supervisorPID is the supervisor's PID as this test sees it: under unshare
+// it is unshare's child.
+func (r *run) supervisorPID() int {
+	r.t.Helper()
+	if !r.pid1 {
+		return r.cmd.Process.Pid
+	}
+	var pid int
+	eventually(r.t, 5*time.Second, "unshare's child to appear", func() bool {
+		kids := childrenOf(r.cmd.Process.Pid)
+		if len(kids) == 1 {
+			pid = kids[0].pid
+		}
+		return pid != 0
+	})
+	return pid
+}
+
+func (r *run) signal(sig syscall.Signal) {
+	r.t.Helper()
+	require.NoError(r.t, syscall.Kill(r.supervisorPID(), sig))
+}
+
+// eventually polls cond every few milliseconds until it holds, and fails the
+// test when it does not within timeout.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// readLines reads a record file; a missing file has no lines.
+func readLines(path string) []string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out
+}
+
+func count(lines []string, want string) int {
+	n := 0
+	for _, l := range lines {
+		if l == want {
+			n++
+		}
+	}
+	return n
+}
+
+// worldDir is a temporary directory any user may write, for roles that run
+// as nobody.
+func worldDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "fe-exec-world-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dir, 0o777))
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// --- the process table ----------------------------------------------------
+
+type procInfo struct {
+	pid, ppid, pgid int
+	state           byte
+	comm            string
+}
+
+func allProcs() []procInfo {
+	entries, _ := os.ReadDir("/proc")
+	var out []procInfo
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || closing < open {
+			continue
+		}
+		f := strings.Fields(s[closing+1:])
+		if len(f) < 3 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		pgid, _ := strconv.Atoi(f[2])
+		out = append(out, procInfo{pid: pid, ppid: ppid, pgid: pgid, state: f[0][0], comm: s[open+1 : closing]})
+	}
+	return out
+}
+
+func childrenOf(ppid int) []procInfo {
+	var out []procInfo
+	for _, p := range allProcs() {
+		if p.ppid == ppid {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// withMarker lists the processes whose environment carries marker.
+func withMarker(marker string) []procInfo {
+	needle := []byte(envMarker + "=" + marker + "\x00")
+	var out []procInfo
+	for _, p := range allProcs() {
+		env, err := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/environ")
+		if err == nil && bytes.Contains(env, needle) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// assertNothingLeft checks the process table: no process of the run may be
+// left. Stragglers are reported, then killed.
+func assertNothingLeft(t *testing.T, marker string) {
+	t.Helper()
+	var left []procInfo
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		left = withMarker(marker)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, p := range left {
+		t.Errorf("left running after the run: pid %d (%s) state %c ppid %d", p.pid, p.comm, p.state, p.ppid)
+		syscall.Kill(p.pid, syscall.SIGKILL)
+	}
+}
