@@ -1,0 +1,439 @@
+// Package local is the embedded local store: the library behind the
+// create, get and delete secret commands, and the "local" backend of the
+// chain.
+//
+// # On disk
+//
+// The store is a directory (DefaultDir, or --store) holding one directory,
+// secrets/, with one file per secret. The file is named by the secret's
+// scoped id, as Flyte names it:
+//
+//	<store>/secrets/u__org__<org>__domain__<domain>__project__<project>__key__<name>
+//
+// and holds one line of JSON, version 1:
+//
+//	{"version":1,"name":"db-pass","org":"flyte","project":"","domain":"","type":"regular",
+//	 "created_time":"2026-01-02T03:04:05Z","value":"<base64 of the raw bytes>"}
+//
+// Every field is required; unknown fields, trailing data, a name or scope
+// that breaks the rules, or a record whose name and scope differ from its
+// file name make the record corrupt, an error that names the file.
+//
+// Directories are 0700 and files 0600. Open refuses a store directory that
+// lets group or others in, or that another user owns, as ssh refuses a key
+// file.
+//
+// # Atomic writes
+//
+// A secret is written to a temporary file in secrets/ (named ".tmp-..."),
+// synced, then hard-linked to its final name. link(2) fails when the name
+// exists, so a secret is never overwritten, and a reader sees either no file
+// or a whole one, across processes. The temporary name is then removed, on
+// success or failure. A writer killed half-way leaves at most a ".tmp-"
+// file, which List and Get ignore and Create removes once it is an hour old.
+// Delete is one unlink(2).
+package local
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+)
+
+// Type is a secret's type.
+type Type string
+
+const (
+	TypeRegular   Type = "regular"
+	TypeImagePull Type = "image_pull"
+)
+
+// ParseType accepts "regular" or "image_pull".
+func ParseType(s string) (Type, error) {
+	switch t := Type(s); t {
+	case TypeRegular, TypeImagePull:
+		return t, nil
+	}
+	return "", invalid(fmt.Errorf("invalid secret type %q: must be %s or %s", s, TypeRegular, TypeImagePull))
+}
+
+// Meta is what the store knows of a secret besides its value. Its JSON form
+// is what `get secret NAME` prints.
+type Meta struct {
+	Name    string    `json:"name"`
+	Org     string    `json:"org"`
+	Project string    `json:"project"`
+	Domain  string    `json:"domain"`
+	Type    Type      `json:"type"`
+	Created time.Time `json:"created_time"`
+}
+
+// Scope is the scope the secret belongs to.
+func (m Meta) Scope() resolver.Scope {
+	return resolver.Scope{Org: m.Org, Project: m.Project, Domain: m.Domain}
+}
+
+// NamePattern is the rule for a secret's name.
+const NamePattern = `^[-a-zA-Z0-9_]+$`
+
+var nameRE = regexp.MustCompile(NamePattern)
+
+const (
+	secretsDirName = "secrets"
+	tmpPrefix      = ".tmp-"
+	staleAfter     = time.Hour
+	maxFileName    = 255
+)
+
+var (
+	errExists  = errors.New("already exists")
+	errInvalid = errors.New("invalid input")
+)
+
+// kindError tags an error with a sentinel that errors.Is finds, without
+// changing its text.
+type kindError struct {
+	kind error
+	err  error
+}
+
+func (e *kindError) Error() string        { return e.err.Error() }
+func (e *kindError) Unwrap() error        { return e.err }
+func (e *kindError) Is(target error) bool { return target == e.kind }
+
+func invalid(err error) error { return &kindError{kind: errInvalid, err: err} }
+
+// IsExists reports whether err says the secret already exists.
+func IsExists(err error) bool { return errors.Is(err, errExists) }
+
+// IsNotFound reports whether err says the secret does not exist; it is
+// resolver.IsNotFound.
+func IsNotFound(err error) bool { return resolver.IsNotFound(err) }
+
+// IsInvalid reports whether err is about the caller's input (a name, a type,
+// a scope, a page token) rather than the store.
+func IsInvalid(err error) bool { return errors.Is(err, errInvalid) }
+
+// checkNameScope applies the rules for a secret's name and scope.
+func checkNameScope(scope resolver.Scope, name string) error {
+	if err := scope.Validate(); err != nil {
+		return invalid(err)
+	}
+	if !nameRE.MatchString(name) {
+		return invalid(fmt.Errorf("invalid secret name %q: must match %s", name, NamePattern))
+	}
+	return nil
+}
+
+// DefaultDir is $XDG_DATA_HOME/flyte-entrypoint, else
+// ~/.local/share/flyte-entrypoint. A relative XDG_DATA_HOME is ignored, as
+// the XDG spec asks.
+func DefaultDir() (string, error) {
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "flyte-entrypoint"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return "", errors.New("find the local store: neither XDG_DATA_HOME nor HOME is set; give the store's directory")
+	}
+	return filepath.Join(home, ".local", "share", "flyte-entrypoint"), nil
+}
+
+// Store is a local store in one directory. It holds no open files and no
+// locks: every call reads or writes the directory afresh, so several
+// processes may use one store at once.
+type Store struct {
+	dir string
+	now func() time.Time
+}
+
+// geteuid is os.Geteuid, replaced in tests.
+var geteuid = os.Geteuid
+
+// Open checks the store at dir. A store that does not exist yet is fine:
+// lookups find nothing in it, and Create makes it. A store directory (or its
+// secrets/ directory) that lets group or others in, or that is not owned by
+// the current user, is refused.
+func Open(dir string) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("local store: no directory given")
+	}
+	s := &Store{dir: dir, now: time.Now}
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Dir is the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) secretsDir() string { return filepath.Join(s.dir, secretsDirName) }
+
+// check checks the directories that exist.
+func (s *Store) check() error {
+	for _, p := range []string{s.dir, s.secretsDir()} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("local store: %w", err)
+		}
+		if err := checkDir(p, fi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkDir refuses a directory that others may enter or that is not ours.
+func checkDir(p string, fi fs.FileInfo) error {
+	if !fi.IsDir() {
+		return fmt.Errorf("local store %q is not a directory", p)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if euid := geteuid(); int(st.Uid) != euid {
+			return fmt.Errorf("local store directory %q is owned by uid %d, not by the current user (uid %d); it must be owned by uid %d", p, st.Uid, euid, euid)
+		}
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("local store directory %q has mode %#o, which lets group or others in; it must be 0700 (chmod 700 %s)", p, perm, p)
+	}
+	return nil
+}
+
+// path is the file of a secret. Its name is the scoped id.
+func (s *Store) path(scope resolver.Scope, name string) string {
+	return filepath.Join(s.secretsDir(), resolver.ScopedID(scope, name))
+}
+
+func notFound(scope resolver.Scope, name string) error {
+	return resolver.NotFound("secret %q not found in scope %s", name, scope)
+}
+
+// Create stores a new secret. It never overwrites: a secret with the same
+// scope and name is an error for which IsExists is true. The store's
+// directories are made (0700, with parents) when missing.
+func (s *Store) Create(scope resolver.Scope, name string, typ Type, value []byte) (Meta, error) {
+	if err := checkNameScope(scope, name); err != nil {
+		return Meta{}, err
+	}
+	if _, err := ParseType(string(typ)); err != nil {
+		return Meta{}, err
+	}
+	if typ == TypeImagePull && (scope.Project != "" || scope.Domain != "") {
+		return Meta{}, invalid(errors.New("Project and domain must not be set when creating an image pull secret."))
+	}
+	id := resolver.ScopedID(scope, name)
+	if len(id) > maxFileName {
+		return Meta{}, invalid(fmt.Errorf("secret name %q is too long for the local store in scope %s: its file name would be %d bytes, the limit is %d", name, scope, len(id), maxFileName))
+	}
+	dir := s.secretsDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Meta{}, fmt.Errorf("local store: create %s: %w", dir, unwrapPath(err))
+	}
+	if err := s.check(); err != nil {
+		return Meta{}, err
+	}
+
+	meta := Meta{Name: name, Org: scope.Org, Project: scope.Project, Domain: scope.Domain, Type: typ,
+		Created: s.now().UTC().Truncate(time.Second)}
+	data, err := encodeRecord(record{Meta: meta, Value: value})
+	if err != nil {
+		return Meta{}, fmt.Errorf("local store: encode secret %q: %w", name, err)
+	}
+	if err := writeNew(dir, filepath.Join(dir, id), data); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return Meta{}, &kindError{kind: errExists, err: fmt.Errorf("secret %q already exists in scope %s", name, scope)}
+		}
+		return Meta{}, fmt.Errorf("local store: write secret %q in scope %s: %w", name, scope, err)
+	}
+	s.removeStale(dir)
+	return meta, nil
+}
+
+// writeNew writes data to a temporary file in dir and links it to final,
+// which must not exist. The temporary file is always removed.
+func writeNew(dir, final string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, tmpPrefix+"*")
+	if err != nil {
+		return unwrapPath(err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if rerr := os.Remove(tmp); rerr != nil && err == nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = unwrapPath(rerr)
+		}
+	}()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o600)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return unwrapPath(err)
+	}
+	if err := os.Link(tmp, final); err != nil {
+		var le *os.LinkError
+		if errors.As(err, &le) {
+			return le.Err
+		}
+		return err
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes a new or removed name durable. It is best effort: the name
+// is already visible to every reader.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
+
+// removeStale removes temporary files that a killed writer left behind more
+// than an hour ago. It is best effort.
+func (s *Store) removeStale(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	cutoff := s.now().Add(-staleAfter)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), tmpPrefix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// Get reads one secret from exactly scope; nothing falls back.
+func (s *Store) Get(scope resolver.Scope, name string) (Meta, secret.Value, error) {
+	if err := checkNameScope(scope, name); err != nil {
+		return Meta{}, secret.Value{}, err
+	}
+	r, err := s.read(scope, name)
+	if err != nil {
+		return Meta{}, secret.Value{}, err
+	}
+	return r.Meta, secret.New(r.Value), nil
+}
+
+// read reads and checks one record.
+func (s *Store) read(scope resolver.Scope, name string) (record, error) {
+	if len(resolver.ScopedID(scope, name)) > maxFileName {
+		return record{}, notFound(scope, name)
+	}
+	p := s.path(scope, name)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return record{}, notFound(scope, name)
+		}
+		return record{}, fmt.Errorf("local store: read secret %q in scope %s: %w", name, scope, err)
+	}
+	r, err := decodeRecord(data)
+	if err != nil {
+		return record{}, fmt.Errorf("local store: corrupt secret record %q: %w", p, err)
+	}
+	if r.Name != name || r.Scope() != scope {
+		return record{}, fmt.Errorf("local store: corrupt secret record %q: it holds secret %q in scope %s, not %q in scope %s",
+			p, r.Name, r.Scope(), name, scope)
+	}
+	return r, nil
+}
+
+// List returns the secrets of exactly scope, sorted by name, at most limit of
+// them (limit <= 0: all). Pass the returned next as pageToken to get the next
+// page; next is "" after the last one.
+func (s *Store) List(scope resolver.Scope, limit int, pageToken string) (items []Meta, next string, err error) {
+	if err := scope.Validate(); err != nil {
+		return nil, "", invalid(err)
+	}
+	if pageToken != "" && !nameRE.MatchString(pageToken) {
+		return nil, "", invalid(fmt.Errorf("invalid page token %q", pageToken))
+	}
+	entries, err := os.ReadDir(s.secretsDir())
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, "", nil
+		}
+		return nil, "", fmt.Errorf("local store: list scope %s: %w", scope, unwrapPath(err))
+	}
+	prefix := resolver.ScopedID(scope, "")
+	var names []string
+	for _, e := range entries {
+		name, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !nameRE.MatchString(name) || (pageToken != "" && name <= pageToken) {
+			continue
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	if limit > 0 && len(names) > limit {
+		names = names[:limit]
+		next = names[limit-1]
+	}
+	items = make([]Meta, 0, len(names))
+	for _, name := range names {
+		r, err := s.read(scope, name)
+		if IsNotFound(err) {
+			continue // deleted since the directory was read
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		items = append(items, r.Meta)
+	}
+	return items, next, nil
+}
+
+// Delete removes one secret from exactly scope. A missing one is an error
+// for which IsNotFound is true.
+func (s *Store) Delete(scope resolver.Scope, name string) error {
+	if err := checkNameScope(scope, name); err != nil {
+		return err
+	}
+	if len(resolver.ScopedID(scope, name)) > maxFileName {
+		return notFound(scope, name)
+	}
+	err := os.Remove(s.path(scope, name))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return notFound(scope, name)
+		}
+		return fmt.Errorf("local store: delete secret %q in scope %s: %w", name, scope, unwrapPath(err))
+	}
+	syncDir(s.secretsDir())
+	return nil
+}
+
+// unwrapPath turns a *fs.PathError into "path: errno", dropping the
+// operation's name, which the caller's message gives already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+	}
+	return err
+}
