@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -629,4 +630,44 @@ func TestVersionNamesAreUniqueWithinOneNanosecond(t *testing.T) {
 		assert.False(t, seen[v], v)
 		seen[v] = true
 	}
+}
+
+// TestRepublishAsNonRoot checks that a shim that is not root can retire
+// its own 0500 versions. Run as root, it re-runs this test binary as
+// 65534; run as another user, the republish tests above cover it already.
+func TestRepublishAsNonRoot(t *testing.T) {
+	if dir := os.Getenv("MOUNTFS_TEST_NONROOT_ROOT"); dir != "" {
+		require.NotZero(t, os.Geteuid(), "the helper must run as non-root")
+		first, err := Publish(opts(dir), []File{file("a", "1"), file("g/k", "1")})
+		require.NoError(t, err)
+		second, err := Publish(opts(dir), []File{file("b", "2"), file("h/k", "2")})
+		require.NoError(t, err)
+		assert.NotEqual(t, first.Version, second.Version)
+		assert.Equal(t, []string{second.Version}, versions(t, Dir(dir)))
+		assert.Equal(t, []string{"b", "h"}, visible(t, Dir(dir)))
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("not root: the other republish tests already run as non-root")
+	}
+	self, err := os.Executable()
+	require.NoError(t, err)
+	bin, err := os.ReadFile(self)
+	require.NoError(t, err)
+
+	// A world-traversable place for the binary and a root owned by 65534.
+	base := shmDir(t)
+	require.NoError(t, os.Chmod(base, 0o755))
+	exe := filepath.Join(base, "mountfs.test")
+	require.NoError(t, os.WriteFile(exe, bin, 0o755))
+	root := filepath.Join(base, "root")
+	require.NoError(t, os.Mkdir(root, 0o755))
+	require.NoError(t, os.Chown(root, 65534, 65534))
+
+	cmd := exec.Command(exe, "-test.run=^TestRepublishAsNonRoot$", "-test.count=1")
+	cmd.Env = []string{"MOUNTFS_TEST_NONROOT_ROOT=" + root}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "PASS")
 }
