@@ -214,8 +214,8 @@ func TestValidateRules(t *testing.T) {
 			wantRules: []string{`group "a/b" must not contain "/" in a file request`},
 		},
 		{
-			name: "a group that grows past 253 bytes when lower-cased",
-			raw:  Raw{Key: "k", Group: strings.Repeat("Ⱥ", 100), Mount: MountPath},
+			name:      "a group that grows past 253 bytes when lower-cased",
+			raw:       Raw{Key: "k", Group: strings.Repeat("Ⱥ", 100), Mount: MountPath},
 			wantRules: []string{`group "ȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺȺ"...(200 bytes) must be 1 to 253 characters, got 300 bytes once lower-cased for its path`},
 		},
 		{
@@ -299,13 +299,13 @@ func TestValidateCollisions(t *testing.T) {
 			wantKeys: []string{"cert"},
 		},
 		{
-			name: "two keys give the same variable",
-			raws: []Raw{sdk("--secret #1", "my-secret"), sdk("--secret #2", "my_secret")},
+			name:      "two keys give the same variable",
+			raws:      []Raw{sdk("--secret #1", "my-secret"), sdk("--secret #2", "my_secret")},
 			wantError: `--secret #2 (key "my_secret"): sets the environment variable MY_SECRET, as --secret #1 (key "my-secret") does`,
 		},
 		{
-			name: "the same key, optional once",
-			raws: []Raw{sdk("--secret #1", "k"), {Origin: "--secret #2", Key: "k", Optional: true}},
+			name:      "the same key, optional once",
+			raws:      []Raw{sdk("--secret #1", "k"), {Origin: "--secret #2", Key: "k", Optional: true}},
 			wantError: `--secret #2 (key "k"): sets the environment variable K, as --secret #1 (key "k") does`,
 		},
 		{

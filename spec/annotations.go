@@ -1,0 +1,130 @@
+package spec
+
+import (
+	"bytes"
+	"encoding/base32"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/prototext"
+)
+
+// The downward-API annotations file, as the kubelet writes it for a volume
+// of metadata.annotations: one `name="value"` a line, sorted by name, the
+// value quoted as Go's %q quotes it. Flyte marks a task pod with one
+// annotation per secret request, flyte.secrets/s0, s1, ..., each a
+// core.Secret in protobuf text format, base32-encoded with Flyte's own
+// alphabet and no padding.
+const (
+	annotationPrefix = "flyte.secrets/s"
+	flyteBase32      = "abcdefghijklmnopqrstuvwxyz123456"
+)
+
+// isAnnotations reports whether data looks like an annotations file: UTF-8
+// whose first non-empty line is `name="...`. Neither JSON nor a binary task
+// spec begins that way.
+func isAnnotations(data []byte) bool {
+	if !utf8.Valid(data) {
+		return false
+	}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			continue
+		}
+		name, value, ok := bytes.Cut(line, []byte("="))
+		return ok && validAnnotationName(string(name)) && bytes.HasPrefix(value, []byte(`"`))
+	}
+	return false
+}
+
+// validAnnotationName accepts the characters of a Kubernetes annotation
+// name: an optional DNS prefix and "/", then letters, digits, "-", "_", ".".
+func validAnnotationName(s string) bool {
+	if s == "" || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' && c != '/' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// annotation is one flyte.secrets/s<N> line.
+type annotation struct {
+	name  string
+	index string // N, decimal digits
+	line  int
+	value string
+}
+
+// parseAnnotations reads the requests of an annotations file, in the order
+// of N. Other annotations are skipped.
+func parseAnnotations(origin string, data []byte) ([]Raw, error) {
+	var found []annotation
+	names := make(map[string]int)
+	for i, line := range strings.Split(string(data), "\n") {
+		n := i + 1
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			continue
+		}
+		name, quoted, ok := strings.Cut(line, "=")
+		if !ok || !validAnnotationName(name) {
+			return nil, fmt.Errorf(`%s: line %d: want name="value", got %s`, origin, n, quote(line))
+		}
+		if first, dup := names[name]; dup {
+			return nil, fmt.Errorf("%s: line %d: annotation %s is given twice (first on line %d)", origin, n, quote(name), first)
+		}
+		names[name] = n
+		value, err := strconv.Unquote(quoted)
+		if err != nil || !strings.HasPrefix(quoted, `"`) {
+			return nil, fmt.Errorf("%s: line %d: annotation %s: the value is not a double-quoted Go string", origin, n, quote(name))
+		}
+		index, ok := strings.CutPrefix(name, annotationPrefix)
+		if !ok || index == "" || strings.Trim(index, "0123456789") != "" {
+			continue
+		}
+		found = append(found, annotation{name: name, index: index, line: n, value: value})
+	}
+	sort.SliceStable(found, func(i, j int) bool { return lessDecimal(found[i].index, found[j].index) })
+
+	if len(found) == 0 {
+		return nil, nil
+	}
+	enc := base32.NewEncoding(flyteBase32).WithPadding(base32.NoPadding)
+	s := schema()
+	raws := make([]Raw, 0, len(found))
+	for _, a := range found {
+		where := fmt.Sprintf("%s: line %d: annotation %s", origin, a.line, bare(a.name))
+		text, err := enc.DecodeString(a.value)
+		if err != nil {
+			return nil, fmt.Errorf("%s: the value is not base32 in Flyte's alphabet (%s, no padding): %v", where, flyteBase32, err)
+		}
+		m := s.newMessage(msgSecret)
+		if err := (prototext.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(text, m); err != nil {
+			return nil, fmt.Errorf("%s: the decoded value is not a core.Secret in protobuf text format: %s", where, trimErr(err))
+		}
+		raws = append(raws, s.raws(origin+" annotation "+a.name, msgSecret, m)...)
+	}
+	return raws, nil
+}
+
+// lessDecimal compares two strings of decimal digits by their value, however
+// long they are.
+func lessDecimal(a, b string) bool {
+	ta, tb := strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
+	if len(ta) != len(tb) {
+		return len(ta) < len(tb)
+	}
+	return ta < tb
+}

@@ -1,0 +1,141 @@
+package spec
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFlyteBase32Vector(t *testing.T) {
+	// The example of the contract, checked both ways.
+	assert.Equal(t, "nnsxsoraejwxsx2lmv3secq", annotationValue("key: \"my_key\"\n"))
+	got, _, err := ParseFile("annotations", []byte(`flyte.secrets/s0="nnsxsoraejwxsx2lmv3secq"`+"\n"))
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "my_key", got[0].Key)
+}
+
+func TestParseFileAnnotations(t *testing.T) {
+	const o = `spec "annotations"`
+	line := func(name, text string) string { return fmt.Sprintf("%s=%q\n", name, annotationValue(text)) }
+	tests := []struct {
+		name      string
+		data      string
+		want      []Raw
+		wantError string
+	}{
+		{
+			name: "Flyte's annotations among others, in the kubelet's order",
+			data: `cluster-autoscaler.kubernetes.io/safe-to-evict="false"` + "\n" +
+				line("flyte.secrets/s0", `key: "openai-key" env_var: "OPENAI_API_KEY" mount_requirement: ENV_VAR`) +
+				line("flyte.secrets/s1", "group:  \"postgres\"\nkey: \"db-password\"\n") +
+				line("flyte.secrets/s2", `group:"certs" key:"tls-cert" mount_requirement:FILE group_version:"2"`) +
+				`kubernetes.io/config.seen="2026-11-26T20:00:00.000000000Z"` + "\n" +
+				`note="a \"quoted\" value with \\ and \n"`,
+			want: []Raw{
+				{Origin: o + " annotation flyte.secrets/s0", Shape: ShapeCore, Key: "openai-key", EnvVar: "OPENAI_API_KEY", MountRequirement: MountEnvVar},
+				{Origin: o + " annotation flyte.secrets/s1", Shape: ShapeCore, Key: "db-password", Group: "postgres"},
+				{Origin: o + " annotation flyte.secrets/s2", Shape: ShapeCore, Key: "tls-cert", Group: "certs", GroupVersion: "2", MountRequirement: MountFile},
+			},
+		},
+		{
+			name: "ordered by N as a number, not as text",
+			data: line("flyte.secrets/s10", `key: "k10"`) + line("flyte.secrets/s2", `key: "k2"`) +
+				line("flyte.secrets/s1", `key: "k1"`) + line("flyte.secrets/s100000000000000000000", `key: "big"`),
+			want: []Raw{
+				{Origin: o + " annotation flyte.secrets/s1", Shape: ShapeCore, Key: "k1"},
+				{Origin: o + " annotation flyte.secrets/s2", Shape: ShapeCore, Key: "k2"},
+				{Origin: o + " annotation flyte.secrets/s10", Shape: ShapeCore, Key: "k10"},
+				{Origin: o + " annotation flyte.secrets/s100000000000000000000", Shape: ShapeCore, Key: "big"},
+			},
+		},
+		{
+			name: "enum as a number, unknown fields skipped, CRLF line ends",
+			data: strings.TrimSuffix(line("flyte.secrets/s0", `key: "k" mount_requirement: 2 future: "x" nested { a: 1 }`), "\n") + "\r\n",
+			want: []Raw{{Origin: o + " annotation flyte.secrets/s0", Shape: ShapeCore, Key: "k", MountRequirement: MountFile}},
+		},
+		{
+			name: "other flyte.secrets names are not ours",
+			data: line("flyte.secrets/sx", "garbage") + line("flyte.secrets/s", "garbage") + line("flyte.secrets/s0", `key: "k"`),
+			want: []Raw{{Origin: o + " annotation flyte.secrets/s0", Shape: ShapeCore, Key: "k"}},
+		},
+		{
+			name: "no Flyte annotations",
+			data: "kubernetes.io/config.source=\"api\"\n\nprimary_container_name=\"a8x9-n0-0\"\n",
+		},
+		{
+			name:      "a line that is not name=value",
+			data:      "a=\"1\"\nnot an annotation\n",
+			wantError: o + `: line 2: want name="value", got "not an annotation"`,
+		},
+		{
+			name:      "bad quoting",
+			data:      "a=\"1\"\nb=\"unterminated\n",
+			wantError: o + `: line 2: annotation "b": the value is not a double-quoted Go string`,
+		},
+		{
+			name:      "single quotes",
+			data:      "a=\"1\"\nb='x'\n",
+			wantError: o + `: line 2: annotation "b": the value is not a double-quoted Go string`,
+		},
+		{
+			name:      "an annotation twice",
+			data:      "a=\"1\"\na=\"2\"\n",
+			wantError: o + `: line 2: annotation "a" is given twice (first on line 1)`,
+		},
+		{
+			name:      "RFC 4648 base32 is not Flyte's",
+			data:      `flyte.secrets/s0="NNSXSORAEJWXSX2LMV3SECQ"`,
+			wantError: o + `: line 1: annotation flyte.secrets/s0: the value is not base32 in Flyte's alphabet (abcdefghijklmnopqrstuvwxyz123456, no padding): illegal base32 data at input byte 0`,
+		},
+		{
+			name:      "padding",
+			data:      `flyte.secrets/s0="nnsxsoraejwxsx2lmv3secq="`,
+			wantError: o + `: line 1: annotation flyte.secrets/s0: the value is not base32 in Flyte's alphabet (abcdefghijklmnopqrstuvwxyz123456, no padding): illegal base32 data at input byte 23`,
+		},
+		{
+			name:      "bad text format",
+			data:      "a=\"1\"\n" + line("flyte.secrets/s0", `key: "unterminated`),
+			wantError: o + `: line 2: annotation flyte.secrets/s0: the decoded value is not a core.Secret in protobuf text format: unexpected EOF`,
+		},
+		{
+			name:      "a bad enum name",
+			data:      line("flyte.secrets/s0", `key: "k" mount_requirement: DISK`),
+			wantError: o + `: line 1: annotation flyte.secrets/s0: the decoded value is not a core.Secret in protobuf text format: (line 1:29): invalid value for enum type: DISK`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, format, err := ParseFile("annotations", []byte(tt.data))
+			if tt.wantError != "" {
+				require.Error(t, err)
+				assert.Equal(t, tt.wantError, err.Error())
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, FormatAnnotations, format)
+			if len(tt.want) == 0 {
+				assert.Empty(t, got)
+				return
+			}
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestParseFileEmpty(t *testing.T) {
+	for _, data := range []string{"", " \n\t\r\n"} {
+		_, _, err := ParseFile("empty.json", []byte(data))
+		require.Error(t, err)
+		assert.Equal(t, `spec "empty.json": the file is empty`, err.Error())
+	}
+}
+
+func TestParseFileHostileName(t *testing.T) {
+	_, _, err := ParseFile(strings.Repeat("n", 5000)+"\x00", nil)
+	require.Error(t, err)
+	assert.Equal(t, `spec "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"...(5001 bytes): the file is empty`, err.Error())
+}
