@@ -305,13 +305,19 @@ func TestOpenRefusesAnInsecureStore(t *testing.T) {
 		wantErrs []string
 	}{
 		{
-			name:     "store readable by others",
-			setup:    func(t *testing.T, dir string) { require.NoError(t, os.Mkdir(dir, 0o700)); require.NoError(t, os.Chmod(dir, 0o755)) },
+			name: "store readable by others",
+			setup: func(t *testing.T, dir string) {
+				require.NoError(t, os.Mkdir(dir, 0o700))
+				require.NoError(t, os.Chmod(dir, 0o755))
+			},
 			wantErrs: []string{"has mode 0755", "lets group or others in", "it must be 0700", "chmod 700"},
 		},
 		{
-			name:     "store open to the group",
-			setup:    func(t *testing.T, dir string) { require.NoError(t, os.Mkdir(dir, 0o700)); require.NoError(t, os.Chmod(dir, 0o710)) },
+			name: "store open to the group",
+			setup: func(t *testing.T, dir string) {
+				require.NoError(t, os.Mkdir(dir, 0o700))
+				require.NoError(t, os.Chmod(dir, 0o710))
+			},
 			wantErrs: []string{"has mode 0710", "it must be 0700"},
 		},
 		{
