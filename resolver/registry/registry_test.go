@@ -1,0 +1,128 @@
+package registry_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/dir"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/env"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/local"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
+)
+
+func TestKnown(t *testing.T) {
+	assert.Equal(t, []string{"env", "dir", "local"}, registry.Known())
+	assert.Equal(t, []string{"env", "dir", "local"}, registry.SplitList(registry.DefaultChain))
+}
+
+func TestSplitList(t *testing.T) {
+	assert.Equal(t, []string{"env", "local"}, registry.SplitList(" env , local"))
+	assert.Equal(t, []string{"env", ""}, registry.SplitList("env,"))
+}
+
+func TestBuild(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store")
+	tests := []struct {
+		name      string
+		names     []string
+		cfg       registry.Config
+		wantNames []string
+		wantSkip  []string
+		wantTypes []any
+		wantErr   string
+	}{
+		{
+			name:      "default chain",
+			names:     registry.SplitList(registry.DefaultChain),
+			cfg:       registry.Config{Dir: "/d", StoreDir: store},
+			wantNames: []string{"env", "dir", "local"},
+			wantSkip:  []string{"", "", ""},
+			wantTypes: []any{&env.Backend{}, &dir.Backend{}, &local.Backend{}},
+		},
+		{
+			name:      "dir without a directory is skipped",
+			names:     []string{"dir", "env"},
+			cfg:       registry.Config{},
+			wantNames: []string{"dir", "env"},
+			wantSkip:  []string{"no directory set", ""},
+			wantTypes: []any{nil, &env.Backend{}},
+		},
+		{
+			name:      "order is kept",
+			names:     []string{"local", "env"},
+			cfg:       registry.Config{StoreDir: store},
+			wantNames: []string{"local", "env"},
+			wantSkip:  []string{"", ""},
+			wantTypes: []any{&local.Backend{}, &env.Backend{}},
+		},
+		{name: "unknown name", names: []string{"env", "vault2"}, wantErr: `unknown backend "vault2" (known: env, dir, local)`},
+		{name: "empty name", names: []string{"env", ""}, wantErr: `unknown backend "" (known: env, dir, local)`},
+		{name: "names are case-sensitive", names: []string{"ENV"}, wantErr: `unknown backend "ENV" (known: env, dir, local)`},
+		{name: "duplicate", names: []string{"env", "dir", "env"}, wantErr: `backend "env" is listed more than once`},
+		{name: "every problem is named", names: []string{"x", "env", "env"},
+			wantErr: "unknown backend \"x\" (known: env, dir, local)\nbackend \"env\" is listed more than once"},
+		{name: "nothing", names: nil, wantErr: "no backends given (known: env, dir, local)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			links, err := registry.Build(tt.names, tt.cfg)
+			if tt.wantErr != "" {
+				assert.EqualError(t, err, tt.wantErr)
+				assert.Nil(t, links)
+				return
+			}
+			require.NoError(t, err)
+			var names, skips []string
+			for i, l := range links {
+				names = append(names, l.Name)
+				skips = append(skips, l.Skip)
+				if tt.wantTypes[i] == nil {
+					assert.Nil(t, l.Backend)
+				} else {
+					assert.IsType(t, tt.wantTypes[i], l.Backend)
+				}
+			}
+			assert.Equal(t, tt.wantNames, names)
+			assert.Equal(t, tt.wantSkip, skips)
+		})
+	}
+}
+
+func TestBuildDefaultStore(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	t.Setenv("HOME", "")
+	data := os.Getenv("XDG_DATA_HOME")
+	s, err := local.Open(filepath.Join(data, "flyte-entrypoint"))
+	require.NoError(t, err)
+	_, err = s.Create(resolver.Scope{Org: "flyte"}, "k", local.TypeRegular, []byte("v"))
+	require.NoError(t, err)
+
+	links, err := registry.Build([]string{"local"}, registry.Config{})
+	require.NoError(t, err)
+	got := resolver.NewChain(links, resolver.Scope{Org: "flyte"}, nil).Resolve(context.Background(), resolver.Ref{Key: "k"})
+	require.NoError(t, got.Err)
+	assert.Equal(t, "v", string(got.Value.Bytes()))
+
+	t.Setenv("XDG_DATA_HOME", "")
+	links, err = registry.Build([]string{"local"}, registry.Config{})
+	require.NoError(t, err)
+	assert.Nil(t, links[0].Backend)
+	assert.Contains(t, links[0].Skip, "no store directory")
+}
+
+func TestBuildLogs(t *testing.T) {
+	var buf bytes.Buffer
+	_, err := registry.Build([]string{"env", "dir"}, registry.Config{Logger: log.New(&buf, log.FormatJSON, zapcore.DebugLevel)})
+	require.NoError(t, err)
+	assert.Contains(t, buf.String(), `"logger":"resolver.registry"`)
+	assert.Contains(t, buf.String(), `"reason":"no directory set"`)
+}
