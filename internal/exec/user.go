@@ -229,7 +229,10 @@ func parsePasswd(file string, data []byte) ([]passwdEntry, error) {
 		out = append(out, passwdEntry{Name: f[0], UID: uid, GID: gid})
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // parseGroup parses name:password:gid:member,member lines. The member list
@@ -259,7 +262,10 @@ func parseGroup(file string, data []byte) ([]groupEntry, error) {
 		out = append(out, g)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func parseAccountID(s string) (uint32, error) {
