@@ -114,7 +114,7 @@ func parseAnnotations(origin string, data []byte) ([]Raw, error) {
 		if err := (prototext.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(text, m); err != nil {
 			return nil, fmt.Errorf("%s: the decoded value is not a core.Secret in protobuf text format: %s", where, trimErr(err))
 		}
-		raws = append(raws, s.raws(origin+" annotation "+a.name, msgSecret, m)...)
+		raws = append(raws, s.raws(origin+" annotation "+bare(a.name), msgSecret, m)...)
 	}
 	return raws, nil
 }

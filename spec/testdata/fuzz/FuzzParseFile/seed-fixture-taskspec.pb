@@ -1,0 +1,2 @@
+go test fuzz v1
+[]byte("\n\xac\x02\n9\b\x01\x12\vflytesnacks\x1a\vdevelopment\"\x17workflows.example.train*\x02v1\x12\vpython-task\x1a\f\x12\b\x12\x061.13.0@\x0125\n\x18ghcr.io/example/train:v1\x1a\x0fpyflyte-execute\x1a\b--inputs8\x00B\x8b\x01\n\r\x12\vtask-runner\x12\x17\n\tsnowflake\x1a\bpassword \x01\x126\n\tsnowflake\x1a\vprivate-key \x02*\x1aSNOWFLAKE_PRIVATE_KEY_PATH\x12\x1a\x1a\vslack-token*\vSLACK_TOKEN\x1a\r\n\voauth-token\x82\x01\f\n\x04mode\x12\x04fast")

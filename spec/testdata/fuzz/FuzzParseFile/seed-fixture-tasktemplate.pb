@@ -1,0 +1,2 @@
+go test fuzz v1
+[]byte("\n9\b\x01\x12\vflytesnacks\x1a\vdevelopment\"\x17workflows.example.train*\x02v1\x12\vpython-task\x1a\f\x12\b\x12\x061.13.0@\x0125\n\x18ghcr.io/example/train:v1\x1a\x0fpyflyte-execute\x1a\b--inputs8\x00B\x89\x01\n\r\x12\vtask-runner\x12\x12\n\x05wandb\x1a\aapi-key \x01\x12\x16\x1a\bhf-token \x01*\bHF_TOKEN\x12=\n\x03gcp\x1a\x14service-account.json \x02*\x1eGOOGLE_APPLICATION_CREDENTIALS\x1a\r\n\voauth-token\x82\x01\f\n\x04mode\x12\x04fast")
