@@ -316,7 +316,7 @@ func (s *Store) removeStale(dir string) {
 	if err != nil {
 		return
 	}
-	cutoff := s.now().Add(-staleAfter)
+	cutoff := time.Now().Add(-staleAfter) // file times are real times, whatever s.now says
 	for _, e := range entries {
 		if !strings.HasPrefix(e.Name(), tmpPrefix) {
 			continue
