@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 )
@@ -105,8 +105,9 @@ type roleFlags struct {
 	group        string
 	drop         bool
 	noLookPath   bool
+	logLevel     string
+	pending      string // a signal (INT, TERM, HUP) raised before Supervise
 	command      []string
-	childGodebug bool
 }
 
 func parseRoleFlags(name string, args []string) (roleFlags, error) {
@@ -118,6 +119,8 @@ func parseRoleFlags(name string, args []string) (roleFlags, error) {
 	fs.StringVar(&f.group, "group", GroupFile, "")
 	fs.BoolVar(&f.drop, "drop", false, "")
 	fs.BoolVar(&f.noLookPath, "nolookpath", false, "")
+	fs.StringVar(&f.logLevel, "loglevel", "debug", "")
+	fs.StringVar(&f.pending, "pending", "", "")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -171,14 +174,31 @@ func roleSupervise(args []string) int {
 	// The children are Go programs that record the signals they get; the Go
 	// runtime's own preemption signal would be noise in their records.
 	env := append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
+	level, err := log.ParseLevel(f.logLevel)
+	if err != nil {
+		return failRole(err)
+	}
+	// -pending: the CLI's own signal channel has caught a signal while it
+	// prepared the start, and hands the channel to Supervise.
+	var sigs chan os.Signal
+	if f.pending != "" {
+		sig := unix.SignalNum("SIG" + f.pending)
+		sigs = make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		syscall.Kill(os.Getpid(), sig)
+		for len(sigs) == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
 	code, err := Supervise(SuperviseOptions{
+		Signals:        sigs,
 		Path:           path,
 		Argv:           f.command,
 		Env:            env,
 		Cred:           cred,
 		DropPrivileges: f.drop,
 		Grace:          f.grace,
-		Logger:         log.New(os.Stderr, log.FormatJSON, zapcore.DebugLevel),
+		Logger:         log.New(os.Stderr, log.FormatJSON, level),
 	})
 	if err != nil {
 		return failRole(err)
@@ -312,7 +332,7 @@ func (b *syncBuffer) String() string {
 
 // run is one re-executed role, as a test sees it.
 type run struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *osexec.Cmd
 	pid1   bool
 	marker string
@@ -332,6 +352,9 @@ type runConfig struct {
 	cred *syscall.Credential
 	// stdout, when set, replaces the captured stdout.
 	stdout *os.File
+	// marker, when set, is shared with other runs, and the caller checks
+	// the process table itself.
+	marker string
 }
 
 var markerSeq struct {
@@ -350,9 +373,12 @@ func newMarker(t testing.TB) string {
 // unshare --pid --fork --mount-proc; a machine where that fails fails the
 // test. Every process the run starts carries a unique marker in its
 // environment; when the test ends, none may be left.
-func startRole(t *testing.T, cfg runConfig) *run {
+func startRole(t testing.TB, cfg runConfig) *run {
 	t.Helper()
-	r := &run{t: t, pid1: cfg.pid1, marker: newMarker(t), done: make(chan struct{})}
+	r := &run{t: t, pid1: cfg.pid1, marker: cfg.marker, done: make(chan struct{})}
+	if r.marker == "" {
+		r.marker = newMarker(t)
+	}
 	argv := append([]string{testBin}, cfg.args...)
 	if cfg.pid1 {
 		unshare, err := osexec.LookPath("unshare")
@@ -379,7 +405,9 @@ func startRole(t *testing.T, cfg runConfig) *run {
 			r.cmd.Process.Kill()
 			<-r.waitDone()
 		}
-		assertNothingLeft(t, r.marker)
+		if cfg.marker == "" {
+			assertNothingLeft(t, r.marker)
+		}
 	})
 	return r
 }
@@ -469,7 +497,7 @@ func count(lines []string, want string) int {
 
 // worldDir is a temporary directory any user may write, for roles that run
 // as nobody.
-func worldDir(t *testing.T) string {
+func worldDir(t testing.TB) string {
 	dir, err := os.MkdirTemp("", "fe-exec-world-")
 	require.NoError(t, err)
 	require.NoError(t, os.Chmod(dir, 0o777))
@@ -538,7 +566,7 @@ func withMarker(marker string) []procInfo {
 
 // assertNothingLeft checks the process table: no process of the run may be
 // left. Stragglers are reported, then killed.
-func assertNothingLeft(t *testing.T, marker string) {
+func assertNothingLeft(t testing.TB, marker string) {
 	t.Helper()
 	var left []procInfo
 	deadline := time.Now().Add(3 * time.Second)
