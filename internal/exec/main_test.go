@@ -99,15 +99,15 @@ func runRole(role string, args []string) int {
 // roleFlags are the CLI flags the supervise and exec roles take, then "--"
 // and the command.
 type roleFlags struct {
-	grace        time.Duration
-	user         string
-	passwd       string
-	group        string
-	drop         bool
-	noLookPath   bool
-	logLevel     string
-	pending      string // a signal (INT, TERM, HUP) raised before Supervise
-	command      []string
+	grace      time.Duration
+	user       string
+	passwd     string
+	group      string
+	drop       bool
+	noLookPath bool
+	logLevel   string
+	pending    string // a signal (INT, TERM, HUP) raised before Supervise
+	command    []string
 }
 
 func parseRoleFlags(name string, args []string) (roleFlags, error) {
