@@ -24,6 +24,12 @@ const sdkFieldList = "key, group, group_version, mount, as_env_var, optional"
 // target.
 func ParseSDKJSON(origin string, data []byte) ([]Raw, error) {
 	raws, _, err := parseJSON(origin, data, false)
+	if err != nil && !json.Valid(data) {
+		if t := bytes.TrimSpace(data); len(t) > 0 && !bytes.ContainsAny(t[:1], `{["`) {
+			// ENV FLYTE_SECRETS=my-api-key: a bare word is not JSON.
+			err = fmt.Errorf(`%w (a key alone is a JSON string: "my-api-key")`, err)
+		}
+	}
 	return raws, err
 }
 

@@ -65,6 +65,11 @@ func TestParseSDKJSON(t *testing.T) {
 			wantError: "FLYTE_SECRETS: invalid JSON at byte 6: invalid character ']' looking for beginning of value",
 		},
 		{
+			name:      "a bare word",
+			data:      "my-api-key",
+			wantError: `FLYTE_SECRETS: invalid JSON at byte 1: invalid character 'm' looking for beginning of value (a key alone is a JSON string: "my-api-key")`,
+		},
+		{
 			name:      "trailing data",
 			data:      `"a" "b"`,
 			wantError: "FLYTE_SECRETS: invalid JSON at byte 5: invalid character '\"' after top-level value",

@@ -1,22 +1,3 @@
-// Package spec turns a task's secret requests, in any accepted format, into
-// a checked list of Requests.
-//
-// Requests come from --secret values (ParseFlag), from FLYTE_SECRETS and
-// other JSON in the Python SDK's shape (ParseSDKJSON), and from --spec files
-// whose format is detected from their content (ParseFile): SDK JSON,
-// protobuf JSON of core.Secret, core.SecurityContext, core.TaskTemplate or
-// task.TaskSpec, binary protobuf of task.TaskSpec or core.TaskTemplate, and
-// the Kubernetes downward-API annotations file with which Flyte marks a pod.
-// Each parser returns Raw requests; Validate applies Flyte's rules to all of
-// them at once and returns the Requests, or one *Error that lists every
-// problem.
-//
-// The package is pure: it reads only the bytes it is given. It never sees a
-// secret's value, and its errors name keys, groups and variables only.
-//
-// The protobuf forms are decoded by google.golang.org/protobuf against a
-// small schema of our own (just the fields we read), built on first use, so
-// that a run with only --secret or SDK JSON pays nothing for it.
 package spec
 
 import (
