@@ -57,26 +57,26 @@ func exitCode(err error) int {
 }
 
 // env is the shim's environment, read once.
-type env struct {
+type shimEnv struct {
 	list []string
 	m    map[string]string
 }
 
-func newEnv(list []string) env {
+func newEnv(list []string) shimEnv {
 	m := make(map[string]string, len(list))
 	for _, kv := range list {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			m[k] = v
 		}
 	}
-	return env{list: list, m: m}
+	return shimEnv{list: list, m: m}
 }
 
 // app holds what every command shares.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	env            env
+	env            shimEnv
 	cfg            *config
 	command        []string // the words after "--"
 	log            *log.Logger
@@ -152,9 +152,10 @@ func (a *app) cliApp() *cli.App {
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return &exitError{code: entry.CodeUsage, err: err}
 		},
-		Writer:          a.stdout,
-		ErrWriter:       a.stderr,
-		HideHelpCommand: true,
+		Writer:                    a.stdout,
+		DisableSliceFlagSeparator: true, // config.go splits name lists; --secret holds commas
+		ErrWriter:                 a.stderr,
+		HideHelpCommand:           true,
 	}
 }
 

@@ -89,8 +89,9 @@ type flagSpec struct {
 type flagKind int
 
 const (
-	kindString flagKind = iota
-	kindStrings
+	kindString   flagKind = iota
+	kindStrings           // a name list: repeatable, and comma-separated too
+	kindRequests          // repeatable, never split: a --secret value holds commas
 	kindDuration
 	kindBool
 )
@@ -106,7 +107,7 @@ func (f flagSpec) usageText() string {
 // already put in config, so --help shows the value in force.
 func (f flagSpec) cliFlag() cli.Flag {
 	switch f.kind {
-	case kindStrings:
+	case kindStrings, kindRequests:
 		var def *cli.StringSlice
 		if len(*f.strs) > 0 {
 			def = cli.NewStringSlice(*f.strs...)
@@ -131,6 +132,8 @@ func (f flagSpec) apply(c *cli.Context) {
 		switch f.kind {
 		case kindStrings:
 			*f.strs = splitList(ctx.StringSlice(f.name))
+		case kindRequests:
+			*f.strs = ctx.StringSlice(f.name)
 		case kindDuration:
 			*f.dur = ctx.Duration(f.name)
 		case kindBool:
@@ -167,8 +170,8 @@ func splitList(vals []string) []string {
 // runFlags are the flags of run, dry-run and explain.
 func runFlags(cfg *config) []flagSpec {
 	return []flagSpec{
-		{name: "secret", usage: "a secret request: a bare key, or key=,group=,group_version=,env=,mount=,optional= pairs (repeatable; the variable is FLYTE_SECRETS)", kind: kindStrings, strs: &cfg.Secrets},
-		{name: "spec", usage: "a task spec file to read requests from (repeatable; the variable takes paths separated by ':')", env: "SPEC", kind: kindStrings, strs: &cfg.Specs},
+		{name: "secret", usage: "a secret request: a bare key, or key=,group=,group_version=,env=,mount=,optional= pairs (repeatable; the variable is FLYTE_SECRETS)", kind: kindRequests, strs: &cfg.Secrets},
+		{name: "spec", usage: "a task spec file to read requests from (repeatable; the variable takes paths separated by ':')", env: "SPEC", kind: kindRequests, strs: &cfg.Specs},
 		{name: "backends", usage: "the backend chain, in order", env: "BACKENDS", kind: kindStrings, strs: &cfg.Backends},
 		{name: "dir", usage: "the directory the dir backend reads", env: "DIR", str: &cfg.Dir},
 		{name: "store", usage: "the local store's directory (default $XDG_DATA_HOME/flyte-entrypoint, else ~/.local/share/flyte-entrypoint)", env: "STORE", str: &cfg.Store},

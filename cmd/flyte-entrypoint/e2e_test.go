@@ -271,7 +271,7 @@ func merge(a, b map[string]string) map[string]string {
 func TestBadInputStopsEverything(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "bin"), []byte{0xff, 0xfe, 0x00})
-	writeFile(t, filepath.Join(dir, "ok"), []byte("fine"))
+	writeFile(t, filepath.Join(dir, "ok"), []byte("FINE-VALUE-77"))
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "is-a-dir"), 0o000))
 	notExec := filepath.Join(t.TempDir(), "script")
 	writeFile(t, notExec, []byte("#!/bin/sh\n"))
@@ -280,6 +280,8 @@ func TestBadInputStopsEverything(t *testing.T) {
 	emptySpec := filepath.Join(t.TempDir(), "empty.pb")
 	writeFile(t, emptySpec, nil)
 	long := strings.Repeat("k", 10*1024)
+	nulSpec := filepath.Join(t.TempDir(), "nul.json")
+	writeFile(t, nulSpec, []byte(`[{"key": "a\u0000b", "mount": "/etc/flyte/secrets"}]`))
 
 	cases := []struct {
 		name      string
@@ -297,7 +299,7 @@ func TestBadInputStopsEverything(t *testing.T) {
 		{name: "slash key", r: run{args: []string{"--secret", "key=/,mount=/etc/flyte/secrets"}}, wantCode: 65, wantInErr: []string{`"/"`}},
 		{name: "dotdot key", r: run{args: []string{"--secret", "key=..,mount=/etc/flyte/secrets"}}, wantCode: 65, wantInErr: []string{`".."`}},
 		{name: "..data key", r: run{args: []string{"--secret", "key=..data,mount=/etc/flyte/secrets"}}, wantCode: 65, wantInErr: []string{`"..data"`}},
-		{name: "NUL key", r: run{args: []string{"--secret", "key=a\x00b,env=AB"}}, wantCode: 65, wantInErr: []string{`\x00`}},
+		{name: "NUL key", r: run{args: []string{"--spec", nulSpec}}, wantCode: 65, wantInErr: []string{`\x00`, nulSpec}},
 		{name: "10 KB key", r: run{args: []string{"--secret", "key=" + long + ",env=LONG"}}, wantCode: 65, wantInErr: []string{"253"}},
 		{name: "colliding names", r: run{args: []string{"--secret", "my-secret", "--secret", "my_secret"}}, wantCode: 65,
 			wantInErr: []string{"MY_SECRET", `"my-secret"`, `"my_secret"`}},
@@ -334,7 +336,7 @@ func TestBadInputStopsEverything(t *testing.T) {
 			} else {
 				assert.Nil(t, res.rec)
 			}
-			assert.NotContains(t, res.stderr, "fine", "a value never reaches stderr")
+			assert.NotContains(t, res.stderr, "FINE-VALUE-77", "a value never reaches stderr")
 		})
 	}
 }
@@ -423,21 +425,23 @@ func TestExplainPrintsTheTrail(t *testing.T) {
 
 func TestSignalBeforeStartAbortsTheStart(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "slow")
+	writeFile(t, filepath.Join(dir, "k"), []byte("v"))
+	// The spec is a FIFO: reading it blocks until the test writes, so the
+	// signal surely lands while the start is in progress.
+	fifo := filepath.Join(dir, "spec.json")
 	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
 	root := filepath.Join(t.TempDir(), "root")
 	out := filepath.Join(t.TempDir(), "rec.json")
-	cmd := exec.Command(shimBin, "--dir", dir, "--root", root, "--secret", "key=slow,mount=/etc/flyte/secrets", "--", fakeBin)
+	cmd := exec.Command(shimBin, "--dir", dir, "--root", root, "--spec", fifo, "--", fakeBin)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "FAKECMD_OUT=" + out, "HOME=" + dir}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
-	// The dir backend now blocks opening the FIFO: the start is in progress.
-	waitFor(t, func() bool { return procState(cmd.Process.Pid) != "" && openedFIFO(cmd.Process.Pid, fifo) })
+	waitFor(t, func() bool { return blockedOnFIFO(cmd.Process.Pid) })
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
 	require.NoError(t, err)
-	_, _ = w.Write([]byte("value"))
+	_, _ = w.Write([]byte(`[{"key": "k", "mount": "/etc/flyte/secrets"}]`))
 	require.NoError(t, w.Close())
 	err = cmd.Wait()
 	var ee *exec.ExitError
@@ -460,24 +464,11 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func procState(pid int) string {
-	b, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "stat"))
-	if err != nil {
-		return ""
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 >= len(s) {
-		return ""
-	}
-	return s[i+2 : i+3]
-}
-
-// openedFIFO reports whether one of the process's threads sleeps in the
+// blockedOnFIFO reports whether one of the process's threads sleeps in the
 // kernel's FIFO open, waiting for a writer.
-func openedFIFO(pid int, path string) bool {
-	fds, _ := os.ReadDir(filepath.Join("/proc", itoa(pid), "task"))
-	for _, task := range fds {
+func blockedOnFIFO(pid int) bool {
+	tasks, _ := os.ReadDir(filepath.Join("/proc", itoa(pid), "task"))
+	for _, task := range tasks {
 		b, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "task", task.Name(), "wchan"))
 		w := string(b)
 		if err == nil && (strings.Contains(w, "fifo") || strings.Contains(w, "partner") || strings.Contains(w, "pipe")) {

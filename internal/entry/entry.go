@@ -242,7 +242,7 @@ func tried(trail []resolver.Attempt) string {
 		if a.Scope != nil {
 			s += " " + ScopeString(*a.Scope)
 		}
-		if a.Outcome == resolver.Skipped {
+		if a.Outcome == resolver.OutcomeSkipped {
 			s += " (skipped: " + a.Detail + ")"
 		}
 		parts = append(parts, s)
@@ -310,7 +310,7 @@ func (p *Plan) Publish(s *Staged) error {
 	if len(s.Files) == 0 {
 		return nil
 	}
-	err := mountfs.Publish(mountfs.Options{
+	res, err := mountfs.Publish(mountfs.Options{
 		Root:   p.cfg.Root,
 		UID:    p.cfg.UID,
 		GID:    p.cfg.GID,
@@ -319,6 +319,6 @@ func (p *Plan) Publish(s *Staged) error {
 	if err != nil {
 		return fail(CodeMount, err)
 	}
-	p.log.Info("secrets published", log.Int("files", len(s.Files)), log.String("dir", mountfs.Dir(p.cfg.Root)))
+	p.log.Info("secrets published", log.Int("files", len(s.Files)), log.String("dir", res.Dir), log.String("version", res.Version))
 	return nil
 }
