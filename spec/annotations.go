@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/prototext"
 )
@@ -23,13 +22,10 @@ const (
 	flyteBase32      = "abcdefghijklmnopqrstuvwxyz123456"
 )
 
-// isAnnotations reports whether data looks like an annotations file: UTF-8
-// whose first non-empty line is `name="...`. Neither JSON nor a binary task
-// spec begins that way.
+// isAnnotations reports whether data looks like an annotations file: its
+// first non-empty line is `name="...`, with a name of annotation characters.
+// Neither JSON nor a binary task spec begins that way.
 func isAnnotations(data []byte) bool {
-	if !utf8.Valid(data) {
-		return false
-	}
 	for _, line := range bytes.Split(data, []byte("\n")) {
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		if len(line) == 0 {

@@ -58,7 +58,14 @@ func (f Format) String() string {
 // spec. A file of plain text that happens to be well-formed wire format is
 // an error rather than "a message with no requests".
 func ParseFile(name string, data []byte) ([]Raw, Format, error) {
-	origin := "spec " + quote(name)
+	raws, format, err := parseFile("spec "+quote(name), data)
+	if err != nil {
+		return nil, 0, err
+	}
+	return raws, format, nil
+}
+
+func parseFile(origin string, data []byte) ([]Raw, Format, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return nil, 0, fmt.Errorf("%s: the file is empty", origin)

@@ -276,19 +276,21 @@ type jsonObject []jsonField
 // field given twice (encoding/json would quietly keep the last).
 func objectFields(data []byte) (jsonObject, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
-	if _, err := dec.Token(); err != nil { // {
-		return nil, err
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("want a JSON object, got %s", jsonKind(data))
 	}
 	var fields jsonObject
+	seen := make(map[string]bool)
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, err
 		}
 		name, _ := tok.(string)
-		if fields.has(name) {
+		if seen[name] {
 			return nil, fmt.Errorf("field %s is given twice", quote(name))
 		}
+		seen[name] = true
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
 			return nil, err
@@ -319,7 +321,12 @@ func (o jsonObject) first(names ...string) string {
 	return ""
 }
 
+// get returns the value of the field name, or nil; it never matches "", so
+// that get(first(...)) is nil when none of the names is there.
 func (o jsonObject) get(name string) json.RawMessage {
+	if name == "" {
+		return nil
+	}
 	for _, f := range o {
 		if f.name == name {
 			return f.value
