@@ -149,6 +149,9 @@ func (a *app) cliApp() *cli.App {
 				Action:    a.action(explainSpecs, a.explainCmd),
 			},
 		},
+		// Errors come back to run, which prints them once and maps them to
+		// an exit code; urfave must not print them or call os.Exit itself.
+		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return &exitError{code: entry.CodeUsage, err: err}
 		},

@@ -42,9 +42,6 @@ type Error struct {
 func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
-// ExitCode is the process exit code for this failure.
-func (e *Error) ExitCode() int { return e.Code }
-
 func fail(code int, err error) error { return &Error{Code: code, Err: err} }
 
 // Config is everything a run needs, already merged from flags and env.
