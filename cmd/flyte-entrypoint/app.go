@@ -126,7 +126,7 @@ func (a *app) cliApp() *cli.App {
 		UsageText: "flyte-entrypoint [flags] -- CMD [ARGS...]\nflyte-entrypoint dry-run [--output table|json] [flags] [-- CMD ...]\nflyte-entrypoint explain KEY [--group G] [flags]",
 		Flags:     cliFlags(runSpecs),
 		Action:    a.action(runSpecs, a.runCmd),
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			{
 				Name:      "run",
 				Usage:     "resolve and expose the secrets, then exec or supervise CMD (the default)",
@@ -148,7 +148,7 @@ func (a *app) cliApp() *cli.App {
 				Flags:     cliFlags(explainSpecs),
 				Action:    a.action(explainSpecs, a.explainCmd),
 			},
-		},
+		}, a.secretCommands()...),
 		// Errors come back to run, which prints them once and maps them to
 		// an exit code; urfave must not print them or call os.Exit itself.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -37,8 +37,23 @@ type config struct {
 	Output    string        `env:"OUTPUT" envDefault:"table"`
 	Group     string        `env:"GROUP"`
 
+	// create, get and delete secret (secrets.go).
+	Backend          string   `env:"BACKEND" envDefault:"local"`
+	Type             string   `env:"TYPE" envDefault:"regular"`
+	FromFile         string   `env:"FROM_FILE"`
+	AllowEmpty       bool     `env:"ALLOW_EMPTY"`
+	Registry         string   `env:"REGISTRY"`
+	Username         string   `env:"USERNAME"`
+	FromDockerConfig bool     `env:"FROM_DOCKER_CONFIG"`
+	DockerConfigPath string   `env:"DOCKER_CONFIG_PATH"`
+	Registries       []string `env:"REGISTRIES"`
+	Limit            string   `env:"LIMIT" envDefault:"100"` // a page size, checked by get secret
+	Reveal           bool     `env:"REVEAL"`
+
 	// Set by flags only.
-	Secrets []string
+	Secrets  []string
+	Value    string // create secret --value: never from the environment
+	Password string // create secret --password: never from the environment
 }
 
 // loadConfig reads the FLYTE_ENTRYPOINT_* variables. A value that does not

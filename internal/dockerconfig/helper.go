@@ -1,0 +1,105 @@
+package dockerconfig
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strings"
+)
+
+// Credentials is what a credential helper's `get` prints.
+type Credentials struct {
+	ServerURL string `json:"ServerURL"`
+	Username  string `json:"Username"`
+	Secret    string `json:"Secret"`
+}
+
+// Helper asks the credential helper called name (docker-credential-<name>)
+// for the credentials of serverURL.
+type Helper func(name, serverURL string) (Credentials, error)
+
+// helperNameRE keeps a helper's name a plain word: Docker runs
+// docker-credential-<name> from PATH, and a name with a slash would be a path.
+var helperNameRE = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9._]*$`)
+
+func checkHelperName(name string) error {
+	if !helperNameRE.MatchString(name) {
+		return fmt.Errorf("credential helper name %q is not a plain name (it must match %s)", name, helperNameRE)
+	}
+	return nil
+}
+
+// notFoundMessage is what the helpers of docker-credential-helpers print
+// when they have nothing for a server.
+const notFoundMessage = "credentials not found in native keychain"
+
+// maxHelperOutput bounds what is read from a helper.
+const maxHelperOutput = 1 << 20
+
+// Runner is the Helper that runs `docker-credential-<name> get` from PATH as
+// Docker does: the server URL on stdin, JSON {"ServerURL", "Username",
+// "Secret"} on stdout. ctx bounds every run.
+func Runner(ctx context.Context) Helper {
+	return func(name, serverURL string) (Credentials, error) {
+		if err := checkHelperName(name); err != nil {
+			return Credentials{}, invalidf("%v", err)
+		}
+		prog := "docker-credential-" + name
+		cmd := exec.CommandContext(ctx, prog, "get")
+		cmd.Stdin = strings.NewReader(serverURL)
+		var stdout, stderr capped
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if errors.Is(err, exec.ErrNotFound) {
+			return Credentials{}, fmt.Errorf("registry %q: credential helper %s is not on PATH", serverURL, prog)
+		}
+		if ctx.Err() != nil {
+			return Credentials{}, fmt.Errorf("registry %q: credential helper %s: %w", serverURL, prog, ctx.Err())
+		}
+		if err != nil {
+			msg := strings.TrimSpace(stdout.String())
+			if msg == notFoundMessage {
+				return Credentials{}, invalidf("credential helper %s has no credentials for registry %q", prog, serverURL)
+			}
+			// By the protocol, a failing helper prints its error on stdout.
+			return Credentials{}, fmt.Errorf("registry %q: %s get failed (%v): %s", serverURL, prog, err, firstLine(msg, strings.TrimSpace(stderr.String())))
+		}
+		var c Credentials
+		if err := decodeStrict(stdout.Bytes(), &c); err != nil {
+			return Credentials{}, fmt.Errorf("registry %q: %s get printed malformed output: %v", serverURL, prog, err)
+		}
+		return c, nil
+	}
+}
+
+// firstLine is the first non-empty message's first line, at most 200 bytes.
+func firstLine(msgs ...string) string {
+	for _, m := range msgs {
+		if m == "" {
+			continue
+		}
+		m, _, _ = strings.Cut(m, "\n")
+		if len(m) > 200 {
+			m = m[:200] + "..."
+		}
+		return m
+	}
+	return "no message"
+}
+
+// capped is a buffer that keeps the first maxHelperOutput bytes.
+type capped struct{ bytes.Buffer }
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := maxHelperOutput - c.Len(); room > 0 {
+		if len(p) > room {
+			c.Buffer.Write(p[:room])
+		} else {
+			c.Buffer.Write(p)
+		}
+	}
+	return len(p), nil
+}

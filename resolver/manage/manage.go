@@ -1,0 +1,165 @@
+// Package manage is the contract between the secret-management commands
+// (create, get and delete secret) and the stores they work on: the embedded
+// local store today, the Kubernetes and AWS stores later. It mirrors Flyte's
+// flyte.remote.Secret API: create, get, listall (paged) and delete.
+//
+// A store keys a secret by its scope (resolver.Scope) and its name, and looks
+// in exactly the scope it is given: nothing falls back. Falling back from
+// project+domain to domain to org is the chain's job at run time, not the
+// store's.
+//
+// Errors are sorted with three helpers, so that the commands can give each
+// its exit code without knowing the store:
+//   - IsInvalid: the caller's input is wrong (a name, a type, a scope);
+//   - IsExists: the secret already exists, and nothing was overwritten;
+//   - IsNotFound: the secret does not exist (resolver.NotFound makes one).
+//
+// Any other error means the store could not be used.
+package manage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+)
+
+// Store is a backend that can manage secrets as well as read them.
+type Store interface {
+	// Create stores a new secret. It never overwrites: a secret with the
+	// same scope and name is an error for which IsExists is true.
+	Create(ctx context.Context, scope resolver.Scope, name string, typ Type, value secret.Value) (Meta, error)
+	// Get reads one secret from exactly scope.
+	Get(ctx context.Context, scope resolver.Scope, name string) (Meta, secret.Value, error)
+	// List returns one page of the secrets of exactly scope, at most limit
+	// of them (limit <= 0: the store's choice). next is the token of the
+	// following page, "" after the last one.
+	List(ctx context.Context, scope resolver.Scope, limit int, pageToken string) (items []Meta, next string, err error)
+	// Delete removes one secret from exactly scope.
+	Delete(ctx context.Context, scope resolver.Scope, name string) error
+}
+
+// Type is a secret's type, as Flyte names it.
+type Type string
+
+const (
+	TypeRegular   Type = "regular"
+	TypeImagePull Type = "image_pull"
+)
+
+// ParseType accepts "regular" or "image_pull".
+func ParseType(s string) (Type, error) {
+	switch t := Type(s); t {
+	case TypeRegular, TypeImagePull:
+		return t, nil
+	}
+	return "", Invalid(fmt.Errorf("invalid secret type %q: must be %s or %s", s, TypeRegular, TypeImagePull))
+}
+
+// Meta is what a store knows of a secret besides its value. Its JSON form is
+// what `get secret NAME` prints; created_time is RFC 3339.
+type Meta struct {
+	Name    string    `json:"name"`
+	Org     string    `json:"org"`
+	Project string    `json:"project"`
+	Domain  string    `json:"domain"`
+	Type    Type      `json:"type"`
+	Created time.Time `json:"created_time"`
+}
+
+// Scope is the scope the secret belongs to.
+func (m Meta) Scope() resolver.Scope {
+	return resolver.Scope{Org: m.Org, Project: m.Project, Domain: m.Domain}
+}
+
+// NamePattern is the rule for a secret's name, the same in every store.
+const NamePattern = `^[-a-zA-Z0-9_]+$`
+
+var nameRE = regexp.MustCompile(NamePattern)
+
+// CheckName applies NamePattern.
+func CheckName(name string) error {
+	if !nameRE.MatchString(name) {
+		return Invalid(fmt.Errorf("invalid secret name %q: must match %s", name, NamePattern))
+	}
+	return nil
+}
+
+// ImagePullScopeError is the text Flyte gives for an image pull secret with
+// a project or a domain.
+const ImagePullScopeError = "Project and domain must not be set when creating an image pull secret."
+
+// CheckCreate applies the rules every store shares before it writes: the
+// scope's shape, the name, the type, and the image pull secret's scope.
+func CheckCreate(scope resolver.Scope, name string, typ Type) error {
+	if err := scope.Validate(); err != nil {
+		return Invalid(err)
+	}
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	if _, err := ParseType(string(typ)); err != nil {
+		return err
+	}
+	if typ == TypeImagePull && (scope.Project != "" || scope.Domain != "") {
+		return Invalid(errors.New(ImagePullScopeError))
+	}
+	return nil
+}
+
+var (
+	errExists  = errors.New("already exists")
+	errInvalid = errors.New("invalid input")
+)
+
+// kindError tags an error with a sentinel that errors.Is finds, without
+// changing its text.
+type kindError struct {
+	kind error
+	err  error
+}
+
+func (e *kindError) Error() string        { return e.err.Error() }
+func (e *kindError) Unwrap() error        { return e.err }
+func (e *kindError) Is(target error) bool { return target == e.kind }
+
+// Invalid marks err as being about the caller's input. Its text is kept.
+func Invalid(err error) error { return &kindError{kind: errInvalid, err: err} }
+
+// Exists marks err as "the secret already exists". Its text is kept.
+func Exists(err error) error { return &kindError{kind: errExists, err: err} }
+
+// IsInvalid reports whether err is about the caller's input.
+func IsInvalid(err error) bool { return errors.Is(err, errInvalid) }
+
+// IsExists reports whether err says the secret already exists.
+func IsExists(err error) bool { return errors.Is(err, errExists) }
+
+// IsNotFound reports whether err says the secret does not exist.
+func IsNotFound(err error) bool { return resolver.IsNotFound(err) }
+
+// ListAll pages through List until the end, limit secrets a page, as
+// flyte.remote.Secret.listall does. A store that hands back the same token
+// twice is an error, not an endless loop.
+func ListAll(ctx context.Context, s Store, scope resolver.Scope, limit int) ([]Meta, error) {
+	var all []Meta
+	token := ""
+	for {
+		items, next, err := s.List(ctx, scope, limit, token)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next == "" {
+			return all, nil
+		}
+		if next == token {
+			return nil, fmt.Errorf("list scope %s: the store returned page token %q twice", scope, next)
+		}
+		token = next
+	}
+}
