@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Credentials is what a credential helper's `get` prints.
@@ -52,6 +53,9 @@ func Runner(ctx context.Context) Helper {
 		cmd.Stdin = strings.NewReader(serverURL)
 		var stdout, stderr capped
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		// A helper killed at the deadline may leave a child holding its
+		// stdout: stop waiting for that soon after.
+		cmd.WaitDelay = 500 * time.Millisecond
 		err := cmd.Run()
 		if errors.Is(err, exec.ErrNotFound) {
 			return Credentials{}, fmt.Errorf("registry %q: credential helper %s is not on PATH", serverURL, prog)
