@@ -98,38 +98,49 @@ func (a *app) secretCommands() []*cli.Command {
 			Usage:  "create a secret in the store (create secret NAME)",
 			Action: noResource("create", "secret NAME"),
 			Subcommands: []*cli.Command{{
-				Name:      "secret",
-				Usage:     "create a secret; its value comes from --value, --from-file, a hidden prompt, or stdin",
-				ArgsUsage: "NAME",
-				Flags:     cliFlags(create),
-				Action:    a.action(create, secretCmd(a.createSecret)),
+				Name:         "secret",
+				Usage:        "create a secret; its value comes from --value, --from-file, a hidden prompt, or stdin",
+				ArgsUsage:    "NAME",
+				Flags:        cliFlags(create),
+				Action:       a.action(create, secretCmd(a.createSecret)),
+				OnUsageError: flagUsageError,
 			}},
+			OnUsageError: flagUsageError,
 		},
 		{
 			Name:   "get",
 			Usage:  "show a secret's metadata, or list the secrets of a scope (get secret [NAME])",
 			Action: noResource("get", "secret [NAME]"),
 			Subcommands: []*cli.Command{{
-				Name:      "secret",
-				Usage:     "print one secret's metadata as JSON (its value only with --reveal), or list the scope's secrets",
-				ArgsUsage: "[NAME]",
-				Flags:     cliFlags(get),
-				Action:    a.action(get, secretCmd(a.getSecret)),
+				Name:         "secret",
+				Usage:        "print one secret's metadata as JSON (its value only with --reveal), or list the scope's secrets",
+				ArgsUsage:    "[NAME]",
+				Flags:        cliFlags(get),
+				Action:       a.action(get, secretCmd(a.getSecret)),
+				OnUsageError: flagUsageError,
 			}},
+			OnUsageError: flagUsageError,
 		},
 		{
 			Name:   "delete",
 			Usage:  "delete a secret from the store (delete secret NAME)",
 			Action: noResource("delete", "secret NAME"),
 			Subcommands: []*cli.Command{{
-				Name:      "secret",
-				Usage:     "delete one secret from exactly the scope given",
-				ArgsUsage: "NAME",
-				Flags:     cliFlags(del),
-				Action:    a.action(del, secretCmd(a.deleteSecret)),
+				Name:         "secret",
+				Usage:        "delete one secret from exactly the scope given",
+				ArgsUsage:    "NAME",
+				Flags:        cliFlags(del),
+				Action:       a.action(del, secretCmd(a.deleteSecret)),
+				OnUsageError: flagUsageError,
 			}},
+			OnUsageError: flagUsageError,
 		},
 	}
+}
+
+// flagUsageError makes a bad flag of a secret command a usage error (2).
+func flagUsageError(_ *cli.Context, err error, _ bool) error {
+	return &exitError{code: entry.CodeUsage, err: err}
 }
 
 // noResource answers `create` (or get, delete) without a resource.
