@@ -64,8 +64,9 @@ func secretFlags(cfg *config) []flagSpec {
 	}
 }
 
+// createSecretFlags are create secret's own flags, besides secretFlags.
 func createSecretFlags(cfg *config) []flagSpec {
-	return append(secretFlags(cfg),
+	return append([]flagSpec(nil),
 		flagSpec{name: "type", usage: "regular or image_pull", env: "TYPE", str: &cfg.Type},
 		flagSpec{name: "value", usage: "the secret's value (no variable: a value never comes from the environment)", str: &cfg.Value},
 		flagSpec{name: "from-file", usage: "read the value from this file, raw bytes", env: "FROM_FILE", str: &cfg.FromFile},
@@ -80,8 +81,9 @@ func createSecretFlags(cfg *config) []flagSpec {
 	)
 }
 
+// getSecretFlags are get secret's own flags, besides secretFlags.
 func getSecretFlags(cfg *config) []flagSpec {
-	return append(secretFlags(cfg),
+	return append([]flagSpec(nil),
 		flagSpec{name: "output", aliases: []string{"o"}, usage: "the list's format: table or json (get secret NAME always prints JSON)", env: "OUTPUT", str: &cfg.Output},
 		flagSpec{name: "limit", usage: "the page size of the list; every page is fetched", env: "LIMIT", str: &cfg.Limit},
 		flagSpec{name: "reveal", usage: "print the secret's raw value instead of its metadata", env: "REVEAL", kind: kindBool, boolean: &cfg.Reveal},
@@ -91,7 +93,14 @@ func getSecretFlags(cfg *config) []flagSpec {
 // secretCommands are create, get and delete, each with its secret
 // subcommand.
 func (a *app) secretCommands() []*cli.Command {
-	create, get, del := createSecretFlags(a.cfg), getSecretFlags(a.cfg), secretFlags(a.cfg)
+	// The shared flags are built once: this runs at every start, run's too.
+	// Only one command runs, so its flags may be shared.
+	common := secretFlags(a.cfg)
+	commonFlags := cliFlags(common)
+	createOwn, getOwn := createSecretFlags(a.cfg), getSecretFlags(a.cfg)
+	create, get, del := concat(common, createOwn), concat(common, getOwn), common
+	createFlags := concat(commonFlags, cliFlags(createOwn))
+	getFlags := concat(commonFlags, cliFlags(getOwn))
 	return []*cli.Command{
 		{
 			Name:   "create",
@@ -101,7 +110,7 @@ func (a *app) secretCommands() []*cli.Command {
 				Name:         "secret",
 				Usage:        "create a secret; its value comes from --value, --from-file, a hidden prompt, or stdin",
 				ArgsUsage:    "NAME",
-				Flags:        cliFlags(create),
+				Flags:        createFlags,
 				Action:       a.action(create, secretCmd(a.createSecret)),
 				OnUsageError: flagUsageError,
 			}},
@@ -115,7 +124,7 @@ func (a *app) secretCommands() []*cli.Command {
 				Name:         "secret",
 				Usage:        "print one secret's metadata as JSON (its value only with --reveal), or list the scope's secrets",
 				ArgsUsage:    "[NAME]",
-				Flags:        cliFlags(get),
+				Flags:        getFlags,
 				Action:       a.action(get, secretCmd(a.getSecret)),
 				OnUsageError: flagUsageError,
 			}},
@@ -129,7 +138,7 @@ func (a *app) secretCommands() []*cli.Command {
 				Name:         "secret",
 				Usage:        "delete one secret from exactly the scope given",
 				ArgsUsage:    "NAME",
-				Flags:        cliFlags(del),
+				Flags:        commonFlags,
 				Action:       a.action(del, secretCmd(a.deleteSecret)),
 				OnUsageError: flagUsageError,
 			}},
@@ -141,6 +150,11 @@ func (a *app) secretCommands() []*cli.Command {
 // flagUsageError makes a bad flag of a secret command a usage error (2).
 func flagUsageError(_ *cli.Context, err error, _ bool) error {
 	return &exitError{code: entry.CodeUsage, err: err}
+}
+
+// concat is a new slice holding a then b.
+func concat[T any](a, b []T) []T {
+	return append(append(make([]T, 0, len(a)+len(b)), a...), b...)
 }
 
 // noResource answers `create` (or get, delete) without a resource.
