@@ -1,6 +1,7 @@
 # flyte-entrypoint
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN     ?= bin/flyte-entrypoint
+TAGS    := urfave_cli_no_docs
 LDFLAGS := -s -w -X github.com/flyte-entrypoint/flyte-entrypoint/internal/version.Version=$(VERSION)
 GO      ?= go
 IMAGE   ?= flyte-entrypoint:$(VERSION)
@@ -8,7 +9,7 @@ IMAGE   ?= flyte-entrypoint:$(VERSION)
 .PHONY: build test lint bench image demo fuzz
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/flyte-entrypoint
+	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/flyte-entrypoint
 
 # The default suite: unit tables, fuzz seed corpora, the end-to-end suite
 # (real binary, real processes, a chroot as the scratch image) and the PID 1

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/flyte-entrypoint" ./cmd/flyte-entrypoint
+CGO_ENABLED=0 go build -trimpath -tags urfave_cli_no_docs -ldflags "-s -w" -o "$out/flyte-entrypoint" ./cmd/flyte-entrypoint
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/baseline" ./bench/baseline
 go build -o "$out/startup" ./bench/startup
 n=${N:-200}

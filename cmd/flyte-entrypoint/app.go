@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -18,7 +17,6 @@ import (
 	xexec "github.com/flyte-entrypoint/flyte-entrypoint/internal/exec"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
-	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/local"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
 	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
@@ -237,12 +235,6 @@ func (a *app) entryConfig() (entry.Config, error) {
 	if err != nil {
 		return entry.Config{}, err
 	}
-	store := a.cfg.Store
-	if store == "" {
-		if store, err = local.DefaultDir(); err != nil {
-			a.log.Debug("no default local store", log.Err(err))
-		}
-	}
 	return entry.Config{
 		Secrets:    a.cfg.Secrets,
 		Specs:      a.cfg.Specs,
@@ -250,7 +242,7 @@ func (a *app) entryConfig() (entry.Config, error) {
 		Environ:    a.env.list,
 		Backends:   a.cfg.Backends,
 		Dir:        a.cfg.Dir,
-		Store:      store,
+		Store:      a.cfg.Store, // "" is the default store: the registry finds it
 		Root:       a.cfg.Root,
 		Scope:      scope,
 		Timeout:    a.cfg.Timeout,
@@ -279,72 +271,51 @@ var backendCredentials = map[string][]string{
 	"vault": {"VAULT_TOKEN"},
 }
 
-// startAbort watches SIGINT and SIGTERM while the command has not started.
-// A signal cancels the start's context; aborted reports it as 128+N.
+// startAbort holds SIGINT and SIGTERM while a supervised command has not
+// started: the phases check it between them, and a signal aborts the start
+// with 128+N. The same channel goes on to Supervise, so that no signal falls
+// between the two.
+//
+// Exec mode installs nothing: until execve, the two signals keep the Go
+// runtime's default action, which ends the shim by that signal, so its
+// parent sees 128+N and nothing starts. That costs no start-up time;
+// os/signal's first Notify and its Reset cost a few hundred microseconds,
+// which was a fifth of the whole start.
 type startAbort struct {
-	ch     chan os.Signal
-	done   chan struct{}
-	wg     sync.WaitGroup
-	cancel context.CancelFunc
-	mu     sync.Mutex
-	got    os.Signal
+	ch chan os.Signal
 }
 
-func watchAbort(ctx context.Context) (context.Context, *startAbort) {
-	ctx, cancel := context.WithCancel(ctx)
-	s := &startAbort{ch: make(chan os.Signal, 2), done: make(chan struct{}), cancel: cancel}
+func watchAbort() *startAbort {
+	s := &startAbort{ch: make(chan os.Signal, 64)}
 	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		select {
-		case sig := <-s.ch:
-			s.record(sig)
-		case <-s.done:
-		}
-	}()
-	return ctx, s
+	return s
 }
 
-func (s *startAbort) record(sig os.Signal) {
-	s.mu.Lock()
-	if s.got == nil {
-		s.got = sig
-	}
-	s.mu.Unlock()
-	s.cancel()
-}
-
-// aborted returns an error with 128+N when a signal has arrived.
+// aborted returns an error with 128+N when a SIGINT or SIGTERM has arrived.
 func (s *startAbort) aborted() error {
-	s.mu.Lock()
-	sig := s.got
-	s.mu.Unlock()
-	if sig == nil {
+	if s == nil {
 		return nil
 	}
-	return &exitError{
-		code: 128 + int(sig.(syscall.Signal)),
-		err:  fmt.Errorf("start aborted by %v: nothing was published and the command did not start", sig),
+	for {
+		select {
+		case sig := <-s.ch:
+			if sig == syscall.SIGINT || sig == syscall.SIGTERM {
+				return &exitError{
+					code: 128 + int(sig.(syscall.Signal)),
+					err:  fmt.Errorf("start aborted by %v: nothing was published and the command did not start", sig),
+				}
+			}
+		default:
+			return nil
+		}
 	}
 }
 
-// stop hands the two signals back to their default action and records one
-// that arrived meanwhile. It is safe to call twice.
-func (s *startAbort) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
+func (s *startAbort) signals() chan os.Signal {
+	if s == nil {
+		return nil
 	}
-	signal.Reset(syscall.SIGINT, syscall.SIGTERM)
-	close(s.done)
-	s.wg.Wait()
-	select {
-	case sig := <-s.ch:
-		s.record(sig)
-	default:
-	}
+	return s.ch
 }
 
 func (a *app) runCmd(c *cli.Context) error {
@@ -354,8 +325,15 @@ func (a *app) runCmd(c *cli.Context) error {
 	if len(a.command) == 0 {
 		return usageError("no command: usage is flyte-entrypoint [flags] -- CMD [ARGS...]")
 	}
-	ctx, abort := watchAbort(c.Context)
-	defer abort.stop()
+	grace, err := xexec.ParseGrace(a.cfg.Grace)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	supervise := a.cfg.Supervise || xexec.IsPID1()
+	var abort *startAbort
+	if supervise {
+		abort = watchAbort()
+	}
 
 	cfg, err := a.entryConfig()
 	if err != nil {
@@ -377,7 +355,7 @@ func (a *app) runCmd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	outs, err := plan.Resolve(ctx)
+	outs, err := plan.Resolve(c.Context)
 	if aerr := abort.aborted(); aerr != nil {
 		return aerr
 	}
@@ -388,6 +366,8 @@ func (a *app) runCmd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// The command is looked up before publishing, so that a missing one
+	// leaves nothing behind (SPEC: no files, no start).
 	path, err := xexec.LookPath(a.command[0], lookupEnv(staged.Env, "PATH"))
 	if err != nil {
 		return err
@@ -398,30 +378,26 @@ func (a *app) runCmd(c *cli.Context) error {
 	if err := plan.Publish(staged); err != nil {
 		return err
 	}
-	supervise := a.cfg.Supervise || xexec.IsPID1()
-	abort.stop()
-	if err := abort.aborted(); err != nil {
+	if !supervise {
+		return xexec.Exec(path, a.command, staged.Env, cred)
+	}
+	code, err := xexec.Supervise(xexec.SuperviseOptions{
+		Path:           path,
+		Argv:           a.command,
+		Env:            staged.Env,
+		Cred:           cred,
+		DropPrivileges: cred != nil,
+		Grace:          grace,
+		Logger:         a.log,
+		Signals:        abort.signals(),
+	})
+	if err != nil {
 		return err
 	}
-	a.log.Debug("starting command", log.String("path", path), log.Bool("supervise", supervise))
-	if supervise {
-		code, err := xexec.Supervise(xexec.SuperviseOptions{
-			Path:   path,
-			Argv:   a.command,
-			Env:    staged.Env,
-			Cred:   cred,
-			Grace:  a.cfg.Grace,
-			Logger: a.log.Named("exec"),
-		})
-		if err != nil {
-			return err
-		}
-		if code != 0 {
-			return &exitError{code: code, err: errSilent}
-		}
-		return nil
+	if code != 0 {
+		return &exitError{code: code, err: errSilent}
 	}
-	return xexec.Exec(path, a.command, staged.Env, cred)
+	return nil
 }
 
 // errSilent marks an exit code passed through from the command: nothing to print.

@@ -67,8 +67,10 @@ func takesValue(flags []cli.Flag, name string) bool {
 	for _, f := range flags {
 		for _, n := range f.Names() {
 			if n == name {
-				_, isBool := f.(*cli.BoolFlag)
-				return !isBool
+				if d, ok := f.(cli.DocGenerationFlag); ok {
+					return d.TakesValue()
+				}
+				return false
 			}
 		}
 	}

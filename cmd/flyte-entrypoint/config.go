@@ -30,7 +30,7 @@ type config struct {
 	PassEnv   []string      `env:"PASS_ENV"`
 	AllowEnv  []string      `env:"ALLOW_ENV"`
 	Supervise bool          `env:"SUPERVISE"`
-	Grace     time.Duration `env:"GRACE" envDefault:"10s"`
+	Grace     string        `env:"GRACE" envDefault:"10s"` // parsed by exec.ParseGrace: 10s, 1m30s or 10
 	User      string        `env:"USER"`
 	LogFormat string        `env:"LOG_FORMAT"`
 	LogLevel  string        `env:"LOG_LEVEL" envDefault:"info"`
@@ -121,21 +121,50 @@ func (f flagSpec) usageText() string {
 // cliFlag builds the urfave flag. Its default is whatever the environment
 // already put in config, so --help shows the value in force.
 func (f flagSpec) cliFlag() cli.Flag {
+	names := append([]string{f.name}, f.aliases...)
 	switch f.kind {
 	case kindStrings, kindRequests:
 		var def *cli.StringSlice
 		if len(*f.strs) > 0 {
 			def = cli.NewStringSlice(*f.strs...)
 		}
-		return &cli.StringSliceFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: def}
+		return stringsFlag{&cli.StringSliceFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: def}, names}
 	case kindDuration:
-		return &cli.DurationFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.dur}
+		return durationFlag{&cli.DurationFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.dur}, names}
 	case kindBool:
-		return &cli.BoolFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.boolean}
+		return boolFlag{&cli.BoolFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.boolean}, names}
 	default:
-		return &cli.StringFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.str}
+		return stringFlag{&cli.StringFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.str}, names}
 	}
 }
+
+// The wrappers below answer Names from a slice built once. urfave/cli v2
+// recomputes names with a regular expression on every call, and its flag
+// lookups call Names for every flag on every lookup: with twenty flags that
+// was a third of the shim's in-process start-up time.
+type (
+	stringFlag struct {
+		*cli.StringFlag
+		names []string
+	}
+	stringsFlag struct {
+		*cli.StringSliceFlag
+		names []string
+	}
+	durationFlag struct {
+		*cli.DurationFlag
+		names []string
+	}
+	boolFlag struct {
+		*cli.BoolFlag
+		names []string
+	}
+)
+
+func (f stringFlag) Names() []string   { return f.names }
+func (f stringsFlag) Names() []string  { return f.names }
+func (f durationFlag) Names() []string { return f.names }
+func (f boolFlag) Names() []string     { return f.names }
 
 // apply copies the flag's value into config when the flag was given on the
 // command line, at this command's level or its parent's.
@@ -198,7 +227,7 @@ func runFlags(cfg *config) []flagSpec {
 		{name: "pass-env", usage: "a credential variable to let through to the command (repeatable)", env: "PASS_ENV", kind: kindStrings, strs: &cfg.PassEnv},
 		{name: "allow-env", usage: "a loader or shell variable (LD_*, PATH, HOME) a secret may set (repeatable)", env: "ALLOW_ENV", kind: kindStrings, strs: &cfg.AllowEnv},
 		{name: "supervise", usage: "run the command as a supervised child (the default when PID 1)", env: "SUPERVISE", kind: kindBool, boolean: &cfg.Supervise},
-		{name: "grace", usage: "how long the command's process group may live on after it exits, before SIGKILL", env: "GRACE", kind: kindDuration, dur: &cfg.Grace},
+		{name: "grace", usage: "supervise mode: how long the rest of the command's process group may live on after it exits, before SIGKILL (10s, 1m30s, or seconds)", env: "GRACE", str: &cfg.Grace},
 		{name: "user", usage: "UID[:GID] or NAME[:GROUP] to run the command as; mounted files belong to it", env: "USER", str: &cfg.User},
 		{name: "log-format", usage: "json or console (default: console on a terminal, else json)", env: "LOG_FORMAT", str: &cfg.LogFormat},
 		{name: "log-level", usage: "debug, info, warn or error", env: "LOG_LEVEL", str: &cfg.LogLevel},

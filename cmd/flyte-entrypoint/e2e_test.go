@@ -39,7 +39,9 @@ func TestMain(m *testing.M) {
 	shimBin = filepath.Join(dir, "flyte-entrypoint")
 	fakeBin = filepath.Join(dir, "fakecmd")
 	for _, b := range []struct{ out, pkg string }{{shimBin, "./cmd/flyte-entrypoint"}, {fakeBin, "./testdata/fakecmd"}} {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", b.out, b.pkg)
+		// The same tags as `make build`: urfave_cli_no_docs drops the man-page
+		// generator and its markdown parser, which cost start-up time.
+		cmd := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", b.out, b.pkg)
 		cmd.Dir = repo
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -423,34 +425,55 @@ func TestExplainPrintsTheTrail(t *testing.T) {
 	assert.Contains(t, res.stdout, "local")
 }
 
+// TestSignalBeforeStartAbortsTheStart sends SIGTERM while the start is in
+// progress. In supervise mode the shim catches it and exits 128+N itself; in
+// exec mode it keeps the default action until execve, so it ends by the
+// signal and its parent sees the same 128+N. Either way nothing is published
+// and the command does not start.
 func TestSignalBeforeStartAbortsTheStart(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "k"), []byte("v"))
-	// The spec is a FIFO: reading it blocks until the test writes, so the
-	// signal surely lands while the start is in progress.
-	fifo := filepath.Join(dir, "spec.json")
-	require.NoError(t, syscall.Mkfifo(fifo, 0o644))
-	root := filepath.Join(t.TempDir(), "root")
-	out := filepath.Join(t.TempDir(), "rec.json")
-	cmd := exec.Command(shimBin, "--dir", dir, "--root", root, "--spec", fifo, "--", fakeBin)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "FAKECMD_OUT=" + out, "HOME=" + dir}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	waitFor(t, func() bool { return blockedOnFIFO(cmd.Process.Pid) })
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-	require.NoError(t, err)
-	_, _ = w.Write([]byte(`[{"key": "k", "mount": "/etc/flyte/secrets"}]`))
-	require.NoError(t, w.Close())
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee, stderr.String())
-	assert.Equal(t, 128+int(syscall.SIGTERM), ee.ExitCode(), stderr.String())
-	_, err = os.Stat(out)
-	assert.True(t, os.IsNotExist(err), "the command must not start")
-	entries, _ := os.ReadDir(filepath.Join(root, "etc/flyte/secrets"))
-	assert.Empty(t, entries, "nothing may be published")
+	for _, mode := range []string{"exec", "supervise"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "k"), []byte("v"))
+			// The spec is a FIFO: reading it blocks until the test writes, so
+			// the signal surely lands while the start is in progress.
+			fifo := filepath.Join(dir, "spec.json")
+			require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+			root := filepath.Join(t.TempDir(), "root")
+			out := filepath.Join(t.TempDir(), "rec.json")
+			args := []string{"--dir", dir, "--root", root, "--spec", fifo}
+			if mode == "supervise" {
+				args = append(args, "--supervise")
+			}
+			cmd := exec.Command(shimBin, append(args, "--", fakeBin)...)
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "FAKECMD_OUT=" + out, "HOME=" + dir}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			require.NoError(t, cmd.Start())
+			waitFor(t, func() bool { return blockedOnFIFO(cmd.Process.Pid) })
+			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+			time.Sleep(20 * time.Millisecond) // let the signal land before the spec does
+			// Non-blocking: in exec mode the reader may be gone already (ENXIO).
+			w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+			if err == nil {
+				_, _ = w.Write([]byte(`[{"key": "k", "mount": "/etc/flyte/secrets"}]`))
+				_ = w.Close()
+			}
+			err = cmd.Wait()
+			var ee *exec.ExitError
+			require.ErrorAs(t, err, &ee, stderr.String())
+			ws := ee.Sys().(syscall.WaitStatus)
+			if mode == "exec" {
+				assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGTERM, "ended by SIGTERM (a shell shows 143), got %v; %s", ws, stderr.String())
+			} else {
+				assert.Equal(t, 128+int(syscall.SIGTERM), ee.ExitCode(), stderr.String())
+			}
+			_, err = os.Stat(out)
+			assert.True(t, os.IsNotExist(err), "the command must not start")
+			entries, _ := os.ReadDir(filepath.Join(root, "etc/flyte/secrets"))
+			assert.Empty(t, entries, "nothing may be published")
+		})
+	}
 }
 
 func waitFor(t *testing.T, cond func() bool) {

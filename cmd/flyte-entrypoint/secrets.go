@@ -312,7 +312,7 @@ func (a *app) getSecret(c *cli.Context) error {
 	if err != nil || limit < 1 {
 		return usageError("--limit %q (FLYTE_ENTRYPOINT_LIMIT): want a page size of 1 or more", a.cfg.Limit)
 	}
-	if c.NArg() == 0 && a.cfg.Reveal {
+	if c.NArg() == 0 && c.IsSet("reveal") { // FLYTE_ENTRYPOINT_REVEAL alone does not break the list
 		return usageError("--reveal needs a NAME: get secret NAME --reveal")
 	}
 	if c.NArg() == 1 {

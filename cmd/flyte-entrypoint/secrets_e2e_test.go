@@ -415,6 +415,10 @@ func TestSecretListPagesToTheEnd(t *testing.T) {
 	assert.Equal(t, 2, res.code)
 	res = s.run(t, "", "get", "secret", "--reveal")
 	assert.Equal(t, 2, res.code, "--reveal needs a name")
+	res = s.runEnv(t, map[string]string{"FLYTE_ENTRYPOINT_REVEAL": "true"}, "", "get", "secret", "-d", "staging")
+	assert.Equal(t, 0, res.code, "FLYTE_ENTRYPOINT_REVEAL does not break the list: %s", res.stderr)
+	res = s.runEnv(t, map[string]string{"FLYTE_ENTRYPOINT_REVEAL": "true"}, "", "get", "secret", "page-1", "-d", "staging")
+	assert.Equal(t, "v", res.stdout, "FLYTE_ENTRYPOINT_REVEAL reveals, as --reveal does")
 }
 
 func TestSecretBackendFlag(t *testing.T) {

@@ -24,19 +24,22 @@ type Config struct {
 	Logger   *log.Logger // nil discards
 }
 
-// builders lists every backend, in the order Known gives.
+// builders lists every backend, in the order Known gives. A remote backend
+// (one that asks a server) sets remote, so that its lookups go out in
+// parallel; local ones are cheaper asked one after another.
 var builders = []struct {
-	name  string
-	build func(Config) resolver.Link
+	name   string
+	remote bool
+	build  func(Config) resolver.Link
 }{
-	{"env", func(c Config) resolver.Link { return resolver.Link{Backend: env.New(c.Environ)} }},
-	{"dir", func(c Config) resolver.Link {
+	{"env", false, func(c Config) resolver.Link { return resolver.Link{Backend: env.New(c.Environ)} }},
+	{"dir", false, func(c Config) resolver.Link {
 		if c.Dir == "" {
 			return resolver.Link{Skip: "no directory set"}
 		}
 		return resolver.Link{Backend: dir.New(c.Dir)}
 	}},
-	{"local", func(c Config) resolver.Link {
+	{"local", false, func(c Config) resolver.Link {
 		d := c.StoreDir
 		if d == "" {
 			var err error
@@ -55,6 +58,18 @@ func Known() []string {
 		names[i] = b.name
 	}
 	return names
+}
+
+// AnyRemote reports whether a backend in names asks a server.
+func AnyRemote(names []string) bool {
+	for _, n := range names {
+		for _, b := range builders {
+			if b.name == n && b.remote {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // SplitList splits a comma-separated list of names, as --backends and
