@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -15,7 +14,20 @@ type Scope struct{ Org, Project, Domain string }
 // run into each other.
 const idPattern = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 
-var idRE = regexp.MustCompile(idPattern)
+// validID applies idPattern by hand: a regexp compiled at package init
+// costs start-up time in every task container.
+func validID(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks the scope's shape: a project needs a domain (checked
 // first), and each non-empty part is a Flyte id. Errors name the part and the rule.
@@ -24,7 +36,7 @@ func (s Scope) Validate() error {
 		return fmt.Errorf("project-scoped secrets must also specify a domain, got project=%q domain=%q", s.Project, s.Domain)
 	}
 	for _, p := range []struct{ name, v string }{{"org", s.Org}, {"project", s.Project}, {"domain", s.Domain}} {
-		if p.v != "" && !idRE.MatchString(p.v) {
+		if p.v != "" && !validID(p.v) {
 			return fmt.Errorf("invalid %s %q: must match %s", p.name, p.v, idPattern)
 		}
 	}
