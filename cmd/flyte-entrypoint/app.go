@@ -112,38 +112,44 @@ func splitCommand(args []string) (flags, command []string) {
 }
 
 func (a *app) cliApp() *cli.App {
+	// One set of flag definitions serves the app and each command: urfave
+	// makes a fresh flag set from them for every parse, and building them
+	// three times was measurable at start-up.
 	runSpecs := runFlags(a.cfg)
-	explainSpecs := append(runFlags(a.cfg),
-		flagSpec{name: "group", usage: "the secret's group", env: "GROUP", str: &a.cfg.Group})
-	dryRunSpecs := append(runFlags(a.cfg),
-		flagSpec{name: "output", aliases: []string{"o"}, usage: "table or json", env: "OUTPUT", str: &a.cfg.Output})
+	group := flagSpec{name: "group", usage: "the secret's group", env: "GROUP", str: &a.cfg.Group}
+	output := flagSpec{name: "output", aliases: []string{"o"}, usage: "table or json", env: "OUTPUT", str: &a.cfg.Output}
+	explainSpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], group)
+	dryRunSpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], output)
+	runCLI := cliFlags(runSpecs)
+	explainCLI := append(runCLI[:len(runCLI):len(runCLI)], group.cliFlag())
+	dryRunCLI := append(runCLI[:len(runCLI):len(runCLI)], output.cliFlag())
 
 	return &cli.App{
 		Name:      "flyte-entrypoint",
 		Usage:     "resolve a Flyte task's secrets, expose them, then run its command",
 		UsageText: "flyte-entrypoint [flags] -- CMD [ARGS...]\nflyte-entrypoint dry-run [--output table|json] [flags] [-- CMD ...]\nflyte-entrypoint explain KEY [--group G] [flags]",
-		Flags:     cliFlags(runSpecs),
+		Flags:     runCLI,
 		Action:    a.action(runSpecs, a.runCmd),
 		Commands: append([]*cli.Command{
 			{
 				Name:      "run",
 				Usage:     "resolve and expose the secrets, then exec or supervise CMD (the default)",
 				ArgsUsage: "-- CMD [ARGS...]",
-				Flags:     cliFlags(runSpecs),
+				Flags:     runCLI,
 				Action:    a.action(runSpecs, a.runCmd),
 			},
 			{
 				Name:      "dry-run",
 				Usage:     "resolve everything as run would; print the plan; write nothing, start nothing",
 				ArgsUsage: "[-- CMD [ARGS...]]",
-				Flags:     cliFlags(dryRunSpecs),
+				Flags:     dryRunCLI,
 				Action:    a.action(dryRunSpecs, a.dryRunCmd),
 			},
 			{
 				Name:      "explain",
 				Usage:     "print the lookup trail for one secret",
 				ArgsUsage: "KEY",
-				Flags:     cliFlags(explainSpecs),
+				Flags:     explainCLI,
 				Action:    a.action(explainSpecs, a.explainCmd),
 			},
 		}, a.secretCommands()...),

@@ -115,7 +115,7 @@ func (f flagSpec) usageText() string {
 	if f.env == "" {
 		return f.usage
 	}
-	return fmt.Sprintf("%s [$%s%s]", f.usage, envPrefix, f.env)
+	return f.usage + " [$" + envPrefix + f.env + "]"
 }
 
 // cliFlag builds the urfave flag. Its default is whatever the environment
