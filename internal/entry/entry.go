@@ -256,14 +256,15 @@ func tried(trail []resolver.Attempt) string {
 	return strings.Join(parts, ", ")
 }
 
-// ScopeString prints a scope as org/domain/project with empty parts left out.
+// ScopeString prints a scope compactly: org, org/domain, or
+// org/project/domain (a project never comes without a domain).
 func ScopeString(s resolver.Scope) string {
 	out := s.Org
-	if s.Domain != "" {
-		out += "/" + s.Domain
-	}
 	if s.Project != "" {
 		out += "/" + s.Project
+	}
+	if s.Domain != "" {
+		out += "/" + s.Domain
 	}
 	return out
 }
