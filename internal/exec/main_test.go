@@ -383,7 +383,7 @@ func startRole(t testing.TB, cfg runConfig) *run {
 	if cfg.pid1 {
 		unshare, err := osexec.LookPath("unshare")
 		require.NoError(t, err, "supervise-as-PID-1 tests need util-linux's unshare (and root)")
-		argv = append([]string{unshare, "--pid", "--fork", "--mount-proc"}, argv...)
+		argv = append([]string{unshare, "--pid", "--fork", "--kill-child", "--mount-proc"}, argv...)
 	}
 	r.cmd = osexec.Command(argv[0], argv[1:]...)
 	r.cmd.Env = append(os.Environ(), envReexec+"=1", envMarker+"="+r.marker)
@@ -392,6 +392,8 @@ func startRole(t testing.TB, cfg runConfig) *run {
 		r.cmd.Stdout = cfg.stdout
 	}
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cfg.cred}
+	// A straggler that holds our pipes must not hang Wait.
+	r.cmd.WaitDelay = 2 * time.Second
 	var err error
 	r.stdin, err = r.cmd.StdinPipe()
 	require.NoError(t, err)
@@ -402,8 +404,7 @@ func startRole(t testing.TB, cfg runConfig) *run {
 		case <-r.waitDone():
 		case <-time.After(10 * time.Second):
 			t.Errorf("%v still runs 10s after the test; killing it", argv)
-			r.cmd.Process.Kill()
-			<-r.waitDone()
+			r.kill()
 		}
 		if cfg.marker == "" {
 			assertNothingLeft(t, r.marker)
@@ -428,11 +429,20 @@ func (r *run) wait(timeout time.Duration) int {
 	select {
 	case <-r.waitDone():
 	case <-time.After(timeout):
-		r.cmd.Process.Kill()
-		<-r.waitDone()
+		r.kill()
 		r.t.Fatalf("the run did not end within %v\nstderr:\n%s", timeout, r.stderr.String())
 	}
 	return r.cmd.ProcessState.ExitCode()
+}
+
+// kill ends a run that overstays: the supervisor (unshare takes the rest of
+// the namespace with it) and what carries the run's marker.
+func (r *run) kill() {
+	r.cmd.Process.Kill()
+	for _, p := range withMarker(r.marker) {
+		syscall.Kill(p.pid, syscall.SIGKILL)
+	}
+	<-r.waitDone()
 }
 
 // supervisorPID is the supervisor's PID as this test sees it: under unshare

@@ -41,12 +41,13 @@ func supervise(flags []string, command ...string) []string {
 func runQuick(pid1 bool, marker string, args ...string) (int, string, error) {
 	argv := append([]string{testBin}, args...)
 	if pid1 {
-		argv = append([]string{"unshare", "--pid", "--fork", "--mount-proc"}, argv...)
+		argv = append([]string{"unshare", "--pid", "--fork", "--kill-child", "--mount-proc"}, argv...)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := osexec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), envReexec+"=1", envMarker+"="+marker)
+	cmd.WaitDelay = 2 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
