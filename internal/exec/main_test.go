@@ -355,7 +355,14 @@ type runConfig struct {
 	// marker, when set, is shared with other runs, and the caller checks
 	// the process table itself.
 	marker string
+	// tty, when set, is the run's stdin, stdout, stderr and controlling
+	// terminal, in a session of its own.
+	tty *os.File
 }
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 var markerSeq struct {
 	sync.Mutex
@@ -392,11 +399,19 @@ func startRole(t testing.TB, cfg runConfig) *run {
 		r.cmd.Stdout = cfg.stdout
 	}
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cfg.cred}
+	if cfg.tty != nil {
+		r.cmd.Stdin, r.cmd.Stdout, r.cmd.Stderr = cfg.tty, cfg.tty, cfg.tty
+		r.cmd.SysProcAttr.Setsid, r.cmd.SysProcAttr.Setctty, r.cmd.SysProcAttr.Ctty = true, true, 0
+	}
 	// A straggler that holds our pipes must not hang Wait.
 	r.cmd.WaitDelay = 2 * time.Second
-	var err error
-	r.stdin, err = r.cmd.StdinPipe()
-	require.NoError(t, err)
+	if cfg.tty != nil {
+		r.stdin = nopCloser{io.Discard}
+	} else {
+		var err error
+		r.stdin, err = r.cmd.StdinPipe()
+		require.NoError(t, err)
+	}
 	require.NoError(t, r.cmd.Start(), "start %v", argv)
 	t.Cleanup(func() {
 		r.stdin.Close()

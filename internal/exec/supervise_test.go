@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	osexec "os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -515,4 +517,48 @@ func BenchmarkSignalForward(b *testing.B) {
 	b.Run("direct", func(b *testing.B) { bench(b, false, false) })
 	b.Run("supervised/subreaper", func(b *testing.B) { bench(b, false, true) })
 	b.Run("supervised/pid1", func(b *testing.B) { bench(b, true, true) })
+}
+
+// TestSuperviseOnATerminal: with stdin on its controlling terminal (docker
+// run -it), the supervisor hands the terminal's foreground to the command's
+// group. The command can read it, and Ctrl-C reaches it once, from the
+// terminal, not through the supervisor.
+func TestSuperviseOnATerminal(t *testing.T) {
+	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			ptm, tty, err := pty.Open()
+			require.NoError(t, err)
+			defer ptm.Close()
+			var screen syncBuffer
+			go io.Copy(&screen, ptm) //nolint:errcheck // ends with the pty
+
+			rec := filepath.Join(t.TempDir(), "signals")
+			r := startRole(t, runConfig{pid1: m.pid1, tty: tty, args: supervise(nil, "/bin/sh", "-c",
+				`read line; echo "got:$line"; exec "$0" signals "$1"`, testBin, rec)})
+			tty.Close()
+
+			// In a background group, the shell's read would stop it.
+			_, err = ptm.Write([]byte("hello\n"))
+			require.NoError(t, err)
+			eventually(t, 10*time.Second, "the command to read the terminal", func() bool {
+				return strings.Contains(screen.String(), "got:hello") && count(readLines(rec), "ready") == 1
+			})
+
+			_, err = ptm.Write([]byte{3}) // Ctrl-C
+			require.NoError(t, err)
+			eventually(t, 5*time.Second, "Ctrl-C to reach the command", func() bool {
+				return count(readLines(rec), strconv.Itoa(int(syscall.SIGINT))) == 1
+			})
+			time.Sleep(300 * time.Millisecond)
+			assert.Equal(t, 1, count(readLines(rec), strconv.Itoa(int(syscall.SIGINT))), "once")
+			assert.NotContains(t, screen.String(), `"msg":"forwarded a signal","signal":"SIGINT"`, "the terminal sent it, not the supervisor")
+
+			_, err = ptm.Write([]byte{4}) // Ctrl-D: end of input
+			require.NoError(t, err)
+			assert.Equal(t, 0, r.wait(10*time.Second), "screen: %s", screen.String())
+			assert.Contains(t, screen.String(), `"foreground":true`)
+		})
+	}
 }
