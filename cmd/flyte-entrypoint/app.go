@@ -347,12 +347,15 @@ func (a *app) runCmd(c *cli.Context) error {
 	}
 	var cred *xexec.Credential
 	if a.cfg.User != "" {
-		cred, err = xexec.LookupUser(a.cfg.User, "/etc/passwd", "/etc/group")
+		// A malformed --user is a usage error (2); a user the image does not
+		// know, or one this process cannot switch to, means the command cannot
+		// be run as asked (126). internal/exec's errors carry the code.
+		cred, err = xexec.LookupUser(a.cfg.User, xexec.PasswdFile, xexec.GroupFile)
 		if err != nil {
-			return usageError("--user: %v", err)
+			return fmt.Errorf("--user: %w", err)
 		}
 		if err := xexec.CheckCredential(cred); err != nil {
-			return usageError("--user: %v", err)
+			return fmt.Errorf("--user: %w", err)
 		}
 		cfg.UID, cfg.GID = int(cred.UID), int(cred.GID)
 	}
