@@ -58,6 +58,7 @@ type record struct {
 	Argv   []string          `json:"argv"`
 	Env    []string          `json:"env"`
 	PID    int               `json:"pid"`
+	PPID   int               `json:"ppid"`
 	UID    int               `json:"uid"`
 	GID    int               `json:"gid"`
 	Groups []int             `json:"groups"`
