@@ -7,6 +7,7 @@ package main_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -731,21 +732,26 @@ type ptyRun struct {
 	ptmx, tty *os.File
 	stdout    bytes.Buffer
 	mu        sync.Mutex
-	out       bytes.Buffer // everything the terminal showed
-	read      chan struct{}
+	out       bytes.Buffer  // everything the terminal showed
+	read      chan struct{} // closed when the terminal's output ended
+	exited    chan struct{} // closed when the shim exited
 }
 
 func startOnPTY(t *testing.T, env []string, args ...string) *ptyRun {
 	t.Helper()
 	ptmx, tty, err := pty.Open()
 	require.NoError(t, err)
-	p := &ptyRun{ptmx: ptmx, tty: tty, read: make(chan struct{})}
+	p := &ptyRun{ptmx: ptmx, tty: tty, read: make(chan struct{}), exited: make(chan struct{})}
 	require.True(t, p.echo(t), "a new terminal echoes")
 	p.cmd = exec.Command(shimBin, args...)
 	p.cmd.Env = env
 	p.cmd.Stdin, p.cmd.Stderr, p.cmd.Stdout = tty, tty, &p.stdout
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	require.NoError(t, p.cmd.Start())
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.exited)
+	}()
 	go func() {
 		defer close(p.read)
 		buf := make([]byte, 4096)
@@ -760,10 +766,8 @@ func startOnPTY(t *testing.T, env []string, args ...string) *ptyRun {
 		}
 	}()
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-			_ = p.cmd.Wait()
-		}
+		_ = p.cmd.Process.Kill()
+		<-p.exited
 		_ = tty.Close()
 		_ = ptmx.Close()
 	})
@@ -805,10 +809,21 @@ func (p *ptyRun) typeLine(t *testing.T, line string) {
 	require.NoError(t, err)
 }
 
+// waitExit waits for the shim to exit, at most 20s.
+func (p *ptyRun) waitExit(t *testing.T) *os.ProcessState {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the shim did not exit; the terminal shows %q", p.shown())
+	}
+	return p.cmd.ProcessState
+}
+
 // wait waits for the shim, then for the terminal's last output.
 func (p *ptyRun) wait(t *testing.T) *os.ProcessState {
 	t.Helper()
-	_ = p.cmd.Wait()
+	p.waitExit(t)
 	_ = p.tty.Close() // the last slave closed: the reader sees EIO and stops
 	select {
 	case <-p.read:
@@ -867,8 +882,7 @@ func TestSecretPromptsOnATerminal(t *testing.T) {
 		p := startOnPTY(t, s.environ(nil), "create", "secret", "typed-abort")
 		p.waitShown(t, "Enter secret value", 1)
 		p.typeHidden(t, "half-typed\x03")
-		_ = p.cmd.Wait()
-		ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		ws := p.waitExit(t).Sys().(syscall.WaitStatus)
 		assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGINT, "it dies of SIGINT as it would have: %v", ws)
 		assert.True(t, p.echo(t), "the terminal echoes again")
 		p.wait(t)
@@ -983,7 +997,9 @@ func TestSecretConcurrentProcesses(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			cmd := exec.Command(shimBin, args...)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, shimBin, args...)
 			cmd.Env = s.environ(nil)
 			cmd.Stdin = strings.NewReader(stdin)
 			var stdout, stderr bytes.Buffer
