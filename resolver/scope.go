@@ -83,3 +83,22 @@ func (s Scope) String() string {
 func ScopedID(s Scope, name string) string {
 	return "u__org__" + s.Org + "__domain__" + s.Domain + "__project__" + s.Project + "__key__" + name
 }
+
+// NamePattern is the rule for a secret's name in the scoped stores (local,
+// k8s, aws), as Flyte's secret manager has it.
+const NamePattern = `^[-a-zA-Z0-9_]+$`
+
+// ValidName applies NamePattern by hand: a regexp compiled at package init
+// costs start-up time in every task container.
+func ValidName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -132,38 +132,44 @@ func (a *app) cliApp() *cli.App {
 		Action:    a.action(runSpecs, a.runCmd),
 		Commands: append([]*cli.Command{
 			{
-				Name:      "run",
-				Usage:     "resolve and expose the secrets, then exec or supervise CMD (the default)",
-				ArgsUsage: "-- CMD [ARGS...]",
-				Flags:     runCLI,
-				Action:    a.action(runSpecs, a.runCmd),
+				Name:         "run",
+				Usage:        "resolve and expose the secrets, then exec or supervise CMD (the default)",
+				ArgsUsage:    "-- CMD [ARGS...]",
+				Flags:        runCLI,
+				Action:       a.action(runSpecs, a.runCmd),
+				OnUsageError: flagUsageError,
 			},
 			{
-				Name:      "dry-run",
-				Usage:     "resolve everything as run would; print the plan; write nothing, start nothing",
-				ArgsUsage: "[-- CMD [ARGS...]]",
-				Flags:     dryRunCLI,
-				Action:    a.action(dryRunSpecs, a.dryRunCmd),
+				Name:         "dry-run",
+				Usage:        "resolve everything as run would; print the plan; write nothing, start nothing",
+				ArgsUsage:    "[-- CMD [ARGS...]]",
+				Flags:        dryRunCLI,
+				Action:       a.action(dryRunSpecs, a.dryRunCmd),
+				OnUsageError: flagUsageError,
 			},
 			{
-				Name:      "explain",
-				Usage:     "print the lookup trail for one secret",
-				ArgsUsage: "KEY",
-				Flags:     explainCLI,
-				Action:    a.action(explainSpecs, a.explainCmd),
+				Name:         "explain",
+				Usage:        "print the lookup trail for one secret",
+				ArgsUsage:    "KEY",
+				Flags:        explainCLI,
+				Action:       a.action(explainSpecs, a.explainCmd),
+				OnUsageError: flagUsageError,
 			},
 		}, a.secretCommands()...),
 		// Errors come back to run, which prints them once and maps them to
 		// an exit code; urfave must not print them or call os.Exit itself.
-		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return &exitError{code: entry.CodeUsage, err: err}
-		},
+		ExitErrHandler:            func(*cli.Context, error) {},
+		OnUsageError:              flagUsageError,
 		Writer:                    a.stdout,
 		DisableSliceFlagSeparator: true, // config.go splits name lists; --secret holds commas
 		ErrWriter:                 a.stderr,
 		HideHelpCommand:           true,
 	}
+}
+
+// flagUsageError makes a flag that does not parse, on any command, exit 2.
+func flagUsageError(_ *cli.Context, err error, _ bool) error {
+	return &exitError{code: entry.CodeUsage, err: err}
 }
 
 func cliFlags(specs []flagSpec) []cli.Flag {

@@ -148,10 +148,6 @@ func (a *app) secretCommands() []*cli.Command {
 }
 
 // flagUsageError makes a bad flag of a secret command a usage error (2).
-func flagUsageError(_ *cli.Context, err error, _ bool) error {
-	return &exitError{code: entry.CodeUsage, err: err}
-}
-
 // concat is a new slice holding a then b.
 func concat[T any](a, b []T) []T {
 	return append(append(make([]T, 0, len(a)+len(b)), a...), b...)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -24,11 +23,22 @@ type Helper func(name, serverURL string) (Credentials, error)
 
 // helperNameRE keeps a helper's name a plain word: Docker runs
 // docker-credential-<name> from PATH, and a name with a slash would be a path.
-var helperNameRE = regexp.MustCompile(`^[A-Za-z0-9][-A-Za-z0-9._]*$`)
+// validHelperName is ^[A-Za-z0-9][-A-Za-z0-9._]*$, checked by hand: a
+// regexp compiled at package init costs every container start.
+func validHelperName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '-' && c != '.' && c != '_') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 func checkHelperName(name string) error {
-	if !helperNameRE.MatchString(name) {
-		return fmt.Errorf("credential helper name %q is not a plain name (it must match %s)", name, helperNameRE)
+	if !validHelperName(name) {
+		return fmt.Errorf("credential helper name %q is not a plain name (it must match ^[A-Za-z0-9][-A-Za-z0-9._]*$)", name)
 	}
 	return nil
 }

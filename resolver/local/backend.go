@@ -32,7 +32,7 @@ func (b *Backend) LookupScoped(ctx context.Context, ref resolver.Ref, scope reso
 	if err := ctx.Err(); err != nil {
 		return secret.Value{}, err
 	}
-	if !ValidName(ref.Key) {
+	if !resolver.ValidName(ref.Key) {
 		return secret.Value{}, resolver.NotFound("key %q is not a local store name (it must match %s)", ref.Key, NamePattern)
 	}
 	b.once.Do(func() { b.store, b.err = Open(b.dir) })

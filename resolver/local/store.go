@@ -83,22 +83,7 @@ func (m Meta) Scope() resolver.Scope {
 }
 
 // NamePattern is the rule for a secret's name.
-const NamePattern = `^[-a-zA-Z0-9_]+$`
-
-// ValidName applies NamePattern by hand: a regexp compiled at package init
-// costs start-up time in every task container.
-func ValidName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+const NamePattern = resolver.NamePattern
 
 const (
 	secretsDirName = "secrets"
@@ -141,7 +126,7 @@ func checkNameScope(scope resolver.Scope, name string) error {
 	if err := scope.Validate(); err != nil {
 		return invalid(err)
 	}
-	if !ValidName(name) {
+	if !resolver.ValidName(name) {
 		return invalid(fmt.Errorf("invalid secret name %q: must match %s", name, NamePattern))
 	}
 	return nil
@@ -382,7 +367,7 @@ func (s *Store) List(scope resolver.Scope, limit int, pageToken string) (items [
 	if err := scope.Validate(); err != nil {
 		return nil, "", invalid(err)
 	}
-	if pageToken != "" && !ValidName(pageToken) {
+	if pageToken != "" && !resolver.ValidName(pageToken) {
 		return nil, "", invalid(fmt.Errorf("invalid page token %q", pageToken))
 	}
 	entries, err := os.ReadDir(s.secretsDir())
@@ -396,7 +381,7 @@ func (s *Store) List(scope resolver.Scope, limit int, pageToken string) (items [
 	var names []string
 	for _, e := range entries {
 		name, ok := strings.CutPrefix(e.Name(), prefix)
-		if !ok || !ValidName(name) || (pageToken != "" && name <= pageToken) {
+		if !ok || !resolver.ValidName(name) || (pageToken != "" && name <= pageToken) {
 			continue
 		}
 		names = append(names, name)

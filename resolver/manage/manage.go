@@ -21,7 +21,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
@@ -77,13 +76,11 @@ func (m Meta) Scope() resolver.Scope {
 }
 
 // NamePattern is the rule for a secret's name, the same in every store.
-const NamePattern = `^[-a-zA-Z0-9_]+$`
-
-var nameRE = regexp.MustCompile(NamePattern)
+const NamePattern = resolver.NamePattern
 
 // CheckName applies NamePattern.
 func CheckName(name string) error {
-	if !nameRE.MatchString(name) {
+	if !resolver.ValidName(name) {
 		return Invalid(fmt.Errorf("invalid secret name %q: must match %s", name, NamePattern))
 	}
 	return nil
