@@ -15,8 +15,10 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/local"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
 )
 
@@ -91,7 +93,7 @@ var harnesses = []harness{
 			s, err := local.Open(dir)
 			require.NoError(t, err)
 			for _, sd := range seeds {
-				_, err := s.Create(conformanceScope, sd.key, local.TypeRegular, sd.value)
+				_, err := s.Create(context.Background(), conformanceScope, sd.key, manage.TypeRegular, secret.New(sd.value))
 				require.NoError(t, err)
 			}
 			return registry.Config{StoreDir: dir}
@@ -100,7 +102,7 @@ var harnesses = []harness{
 			dir := filepath.Join(t.TempDir(), "store")
 			s, err := local.Open(dir)
 			require.NoError(t, err)
-			_, err = s.Create(conformanceScope, "k", local.TypeRegular, []byte(canary))
+			_, err = s.Create(context.Background(), conformanceScope, "k", manage.TypeRegular, secret.New([]byte(canary)))
 			require.NoError(t, err)
 			p := filepath.Join(dir, "secrets", resolver.ScopedID(conformanceScope, "k"))
 			data, err := os.ReadFile(p)

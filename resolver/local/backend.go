@@ -6,6 +6,7 @@ import (
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 )
 
 // Backend is the "local" backend: it looks a request up in the store by its
@@ -33,12 +34,12 @@ func (b *Backend) LookupScoped(ctx context.Context, ref resolver.Ref, scope reso
 		return secret.Value{}, err
 	}
 	if !resolver.ValidName(ref.Key) {
-		return secret.Value{}, resolver.NotFound("key %q is not a local store name (it must match %s)", ref.Key, NamePattern)
+		return secret.Value{}, resolver.NotFound("key %q is not a local store name (it must match %s)", ref.Key, manage.NamePattern)
 	}
 	b.once.Do(func() { b.store, b.err = Open(b.dir) })
 	if b.err != nil {
 		return secret.Value{}, b.err
 	}
-	_, v, err := b.store.Get(scope, ref.Key)
+	_, v, err := b.store.Get(ctx, scope, ref.Key)
 	return v, err
 }

@@ -10,14 +10,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 )
 
 func TestBackendLookup(t *testing.T) {
 	s := newStore(t)
-	_, err := s.Create(domain, "db-pass", TypeRegular, []byte("domain-value"))
+	_, err := s.Create(ctx, domain, "db-pass", manage.TypeRegular, secret.New([]byte("domain-value")))
 	require.NoError(t, err)
-	_, err = s.Create(org, "token", TypeRegular, []byte("org-value"))
+	_, err = s.Create(ctx, org, "token", manage.TypeRegular, secret.New([]byte("org-value")))
 	require.NoError(t, err)
 	b := NewBackend(s.Dir())
 
@@ -55,7 +57,7 @@ func TestBackendLookup(t *testing.T) {
 
 func TestBackendLongKey(t *testing.T) {
 	s := newStore(t)
-	_, err := s.Create(org, "k", TypeRegular, []byte("v"))
+	_, err := s.Create(ctx, org, "k", manage.TypeRegular, secret.New([]byte("v")))
 	require.NoError(t, err)
 	_, err = NewBackend(s.Dir()).LookupScoped(context.Background(), resolver.Ref{Key: strings.Repeat("a", 300)}, org)
 	assert.True(t, resolver.IsNotFound(err), err)

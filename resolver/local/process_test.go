@@ -19,7 +19,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 )
 
 // The test binary doubles as the child process of the multi-process tests:
@@ -101,13 +103,13 @@ func childCreate() int {
 func createMany(s *Store, prefix string, n int) error {
 	for i := range n {
 		name := fmt.Sprintf("%s-%03d", prefix, i)
-		if _, err := s.Create(org, name, TypeRegular, valueFor(name, 0)); err != nil {
+		if _, err := s.Create(ctx, org, name, manage.TypeRegular, secret.New(valueFor(name, 0))); err != nil {
 			return err
 		}
-		if _, _, err := s.List(org, 7, ""); err != nil {
+		if _, _, err := s.List(ctx, org, 7, ""); err != nil {
 			return err
 		}
-		_, v, err := s.Get(org, name)
+		_, v, err := s.Get(ctx, org, name)
 		if err != nil {
 			return err
 		}
@@ -121,11 +123,11 @@ func createMany(s *Store, prefix string, n int) error {
 // createContended creates the one name that every writer tries; exactly one
 // must win.
 func createContended(s *Store, who string) (bool, error) {
-	_, err := s.Create(org, "contended", TypeRegular, valueFor("contended", 0))
+	_, err := s.Create(ctx, org, "contended", manage.TypeRegular, secret.New(valueFor("contended", 0)))
 	switch {
 	case err == nil:
 		return true, nil
-	case IsExists(err):
+	case manage.IsExists(err):
 		return false, nil
 	}
 	return false, fmt.Errorf("%s: contended create: %w", who, err)
@@ -141,11 +143,11 @@ func childChurn() int {
 	}
 	for gen := 1; ; gen++ {
 		name := fmt.Sprintf("churn-%02d", gen%16)
-		if err := s.Delete(org, name); err != nil && !IsNotFound(err) {
+		if err := s.Delete(ctx, org, name); err != nil && !manage.IsNotFound(err) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		if _, err := s.Create(org, name, TypeRegular, valueFor(name, gen)); err != nil {
+		if _, err := s.Create(ctx, org, name, manage.TypeRegular, secret.New(valueFor(name, gen))); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -240,13 +242,13 @@ func TestConcurrentWritersAcrossProcesses(t *testing.T) {
 					return
 				default:
 				}
-				items, _, err := s.List(org, 0, "")
+				items, _, err := s.List(ctx, org, 0, "")
 				if err != nil {
 					errs <- err
 					return
 				}
 				for _, m := range items {
-					_, v, err := s.Get(org, m.Name)
+					_, v, err := s.Get(ctx, org, m.Name)
 					if err != nil {
 						errs <- err
 						return
@@ -286,7 +288,7 @@ func TestConcurrentWritersAcrossProcesses(t *testing.T) {
 	names, temps := checkStore(t, dir)
 	assert.Len(t, names, (procs+goroutines)*perWriter+1)
 	assert.Zero(t, temps, "no temporary file is left")
-	items, next, err := s.List(org, 0, "")
+	items, next, err := s.List(ctx, org, 0, "")
 	require.NoError(t, err)
 	assert.Empty(t, next)
 	assert.Len(t, items, len(names))
@@ -301,7 +303,7 @@ func TestKilledWriterLeavesNoTornRecord(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	s, err := Open(dir)
 	require.NoError(t, err)
-	_, err = s.Create(org, "before", TypeRegular, valueFor("before", 0))
+	_, err = s.Create(ctx, org, "before", manage.TypeRegular, secret.New(valueFor("before", 0)))
 	require.NoError(t, err)
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
@@ -320,11 +322,11 @@ func TestKilledWriterLeavesNoTornRecord(t *testing.T) {
 		names, temps := checkStore(t, dir)
 		assert.Contains(t, names, "before")
 		t.Logf("round %d: %d records, %d temporary files", round, len(names), temps)
-		items, _, err := s.List(org, 0, "")
+		items, _, err := s.List(ctx, org, 0, "")
 		require.NoError(t, err)
 		for _, m := range items {
-			_, v, err := s.Get(org, m.Name)
-			if IsNotFound(err) {
+			_, v, err := s.Get(ctx, org, m.Name)
+			if manage.IsNotFound(err) {
 				continue
 			}
 			require.NoError(t, err)
@@ -333,6 +335,6 @@ func TestKilledWriterLeavesNoTornRecord(t *testing.T) {
 	}
 	names, _ := checkStore(t, dir)
 	assert.Greater(t, len(names), 1, "the child wrote something")
-	_, err = s.Create(org, "after", TypeRegular, valueFor("after", 0))
+	_, err = s.Create(ctx, org, "after", manage.TypeRegular, secret.New(valueFor("after", 0)))
 	assert.NoError(t, err, "the store still takes writes")
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 )
 
 // recordVersion is the version of the record format this build writes and
@@ -18,7 +19,7 @@ const recordVersion = 1
 
 // record is one secret as stored: its metadata and its raw value.
 type record struct {
-	Meta
+	manage.Meta
 	Value []byte
 }
 
@@ -83,7 +84,7 @@ func decodeRecord(data []byte) (record, error) {
 	if err := checkNameScope(scope, *j.Name); err != nil {
 		return record{}, err
 	}
-	typ, err := ParseType(*j.Type)
+	typ, err := manage.ParseType(*j.Type)
 	if err != nil {
 		return record{}, err
 	}
@@ -96,7 +97,7 @@ func decodeRecord(data []byte) (record, error) {
 		return record{}, errors.New("value is not valid base64")
 	}
 	return record{
-		Meta: Meta{
+		Meta: manage.Meta{
 			Name: *j.Name, Org: scope.Org, Project: scope.Project, Domain: scope.Domain,
 			Type: typ, Created: created.UTC(),
 		},

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 )
 
 func TestDecodeRecord(t *testing.T) {
@@ -14,18 +16,18 @@ func TestDecodeRecord(t *testing.T) {
 	tests := []struct {
 		name      string
 		data      string
-		wantMeta  Meta
+		wantMeta  manage.Meta
 		wantValue []byte
 		wantErr   string
 	}{
 		{name: "valid", data: valid,
-			wantMeta: Meta{Name: "k", Org: "flyte", Project: "p", Domain: "d", Type: TypeImagePull,
+			wantMeta: manage.Meta{Name: "k", Org: "flyte", Project: "p", Domain: "d", Type: manage.TypeImagePull,
 				Created: time.Date(2026, 1, 2, 2, 4, 5, 0, time.UTC)},
 			wantValue: []byte{0, 0xff}},
 		{name: "empty value", data: `{"version":1,"name":"k","org":"","project":"","domain":"","type":"regular","created_time":"2026-01-02T03:04:05Z","value":""}`,
-			wantMeta: Meta{Name: "k", Type: TypeRegular, Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, wantValue: []byte{}},
+			wantMeta: manage.Meta{Name: "k", Type: manage.TypeRegular, Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, wantValue: []byte{}},
 		{name: "trailing whitespace is fine", data: valid + "\n\n ",
-			wantMeta: Meta{Name: "k", Org: "flyte", Project: "p", Domain: "d", Type: TypeImagePull,
+			wantMeta: manage.Meta{Name: "k", Org: "flyte", Project: "p", Domain: "d", Type: manage.TypeImagePull,
 				Created: time.Date(2026, 1, 2, 2, 4, 5, 0, time.UTC)},
 			wantValue: []byte{0, 0xff}},
 		{name: "empty", data: "", wantErr: "empty file"},
@@ -68,7 +70,7 @@ func TestDecodeRecord(t *testing.T) {
 // panic, and whatever it accepts must encode and decode back to the same
 // record.
 func FuzzDecodeRecord(f *testing.F) {
-	good, err := encodeRecord(record{Meta: Meta{Name: "k", Org: "flyte", Type: TypeRegular,
+	good, err := encodeRecord(record{Meta: manage.Meta{Name: "k", Org: "flyte", Type: manage.TypeRegular,
 		Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, Value: []byte("v")})
 	if err != nil {
 		f.Fatal(err)

@@ -1,6 +1,8 @@
 // Package local is the embedded local store: the library behind the
 // create, get and delete secret commands, and the "local" backend of the
-// chain.
+// chain. *Store is a manage.Store: it takes manage's types (manage.Type,
+// manage.Meta) and rules (manage.CheckCreate, manage.CheckName), and its
+// errors answer manage.IsInvalid, manage.IsExists and manage.IsNotFound.
 //
 // # On disk
 //
@@ -35,6 +37,7 @@
 package local
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -47,43 +50,8 @@ import (
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 )
-
-// Type is a secret's type.
-type Type string
-
-const (
-	TypeRegular   Type = "regular"
-	TypeImagePull Type = "image_pull"
-)
-
-// ParseType accepts "regular" or "image_pull".
-func ParseType(s string) (Type, error) {
-	switch t := Type(s); t {
-	case TypeRegular, TypeImagePull:
-		return t, nil
-	}
-	return "", invalid(fmt.Errorf("invalid secret type %q: must be %s or %s", s, TypeRegular, TypeImagePull))
-}
-
-// Meta is what the store knows of a secret besides its value. Its JSON form
-// is what `get secret NAME` prints.
-type Meta struct {
-	Name    string    `json:"name"`
-	Org     string    `json:"org"`
-	Project string    `json:"project"`
-	Domain  string    `json:"domain"`
-	Type    Type      `json:"type"`
-	Created time.Time `json:"created_time"`
-}
-
-// Scope is the scope the secret belongs to.
-func (m Meta) Scope() resolver.Scope {
-	return resolver.Scope{Org: m.Org, Project: m.Project, Domain: m.Domain}
-}
-
-// NamePattern is the rule for a secret's name.
-const NamePattern = resolver.NamePattern
 
 const (
 	secretsDirName = "secrets"
@@ -92,44 +60,13 @@ const (
 	maxFileName    = 255
 )
 
-var (
-	errExists  = errors.New("already exists")
-	errInvalid = errors.New("invalid input")
-)
-
-// kindError tags an error with a sentinel that errors.Is finds, without
-// changing its text.
-type kindError struct {
-	kind error
-	err  error
-}
-
-func (e *kindError) Error() string        { return e.err.Error() }
-func (e *kindError) Unwrap() error        { return e.err }
-func (e *kindError) Is(target error) bool { return target == e.kind }
-
-func invalid(err error) error { return &kindError{kind: errInvalid, err: err} }
-
-// IsExists reports whether err says the secret already exists.
-func IsExists(err error) bool { return errors.Is(err, errExists) }
-
-// IsNotFound reports whether err says the secret does not exist; it is
-// resolver.IsNotFound.
-func IsNotFound(err error) bool { return resolver.IsNotFound(err) }
-
-// IsInvalid reports whether err is about the caller's input (a name, a type,
-// a scope, a page token) rather than the store.
-func IsInvalid(err error) bool { return errors.Is(err, errInvalid) }
-
-// checkNameScope applies the rules for a secret's name and scope.
+// checkNameScope applies the rules for a secret's scope and name before a
+// read or a delete.
 func checkNameScope(scope resolver.Scope, name string) error {
 	if err := scope.Validate(); err != nil {
-		return invalid(err)
+		return manage.Invalid(err)
 	}
-	if !resolver.ValidName(name) {
-		return invalid(fmt.Errorf("invalid secret name %q: must match %s", name, NamePattern))
-	}
-	return nil
+	return manage.CheckName(name)
 }
 
 // DefaultDir is $XDG_DATA_HOME/flyte-entrypoint, else
@@ -153,6 +90,8 @@ type Store struct {
 	dir string
 	now func() time.Time
 }
+
+var _ manage.Store = (*Store)(nil)
 
 // geteuid is os.Geteuid, replaced in tests.
 var geteuid = os.Geteuid
@@ -220,41 +159,38 @@ func notFound(scope resolver.Scope, name string) error {
 }
 
 // Create stores a new secret. It never overwrites: a secret with the same
-// scope and name is an error for which IsExists is true. The store's
+// scope and name is an error for which manage.IsExists is true. The store's
 // directories are made (0700, with parents) when missing.
-func (s *Store) Create(scope resolver.Scope, name string, typ Type, value []byte) (Meta, error) {
-	if err := checkNameScope(scope, name); err != nil {
-		return Meta{}, err
+func (s *Store) Create(ctx context.Context, scope resolver.Scope, name string, typ manage.Type, value secret.Value) (manage.Meta, error) {
+	if err := ctx.Err(); err != nil {
+		return manage.Meta{}, err
 	}
-	if _, err := ParseType(string(typ)); err != nil {
-		return Meta{}, err
-	}
-	if typ == TypeImagePull && (scope.Project != "" || scope.Domain != "") {
-		return Meta{}, invalid(errors.New("Project and domain must not be set when creating an image pull secret."))
+	if err := manage.CheckCreate(scope, name, typ); err != nil {
+		return manage.Meta{}, err
 	}
 	id := resolver.ScopedID(scope, name)
 	if len(id) > maxFileName {
-		return Meta{}, invalid(fmt.Errorf("secret name %q is too long for the local store in scope %s: its file name would be %d bytes, the limit is %d", name, scope, len(id), maxFileName))
+		return manage.Meta{}, manage.Invalid(fmt.Errorf("secret name %q is too long for the local store in scope %s: its file name would be %d bytes, the limit is %d", name, scope, len(id), maxFileName))
 	}
 	dir := s.secretsDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return Meta{}, fmt.Errorf("local store: create %s: %w", dir, unwrapPath(err))
+		return manage.Meta{}, fmt.Errorf("local store: create %s: %w", dir, unwrapPath(err))
 	}
 	if err := s.check(); err != nil {
-		return Meta{}, err
+		return manage.Meta{}, err
 	}
 
-	meta := Meta{Name: name, Org: scope.Org, Project: scope.Project, Domain: scope.Domain, Type: typ,
+	meta := manage.Meta{Name: name, Org: scope.Org, Project: scope.Project, Domain: scope.Domain, Type: typ,
 		Created: s.now().UTC().Truncate(time.Second)}
-	data, err := encodeRecord(record{Meta: meta, Value: value})
+	data, err := encodeRecord(record{Meta: meta, Value: value.Bytes()})
 	if err != nil {
-		return Meta{}, fmt.Errorf("local store: encode secret %q: %w", name, err)
+		return manage.Meta{}, fmt.Errorf("local store: encode secret %q: %w", name, err)
 	}
 	if err := writeNew(dir, filepath.Join(dir, id), data); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return Meta{}, &kindError{kind: errExists, err: fmt.Errorf("secret %q already exists in scope %s", name, scope)}
+			return manage.Meta{}, manage.Exists(fmt.Errorf("secret %q already exists in scope %s", name, scope))
 		}
-		return Meta{}, fmt.Errorf("local store: write secret %q in scope %s: %w", name, scope, err)
+		return manage.Meta{}, fmt.Errorf("local store: write secret %q in scope %s: %w", name, scope, err)
 	}
 	s.removeStale(dir)
 	return meta, nil
@@ -325,13 +261,16 @@ func (s *Store) removeStale(dir string) {
 }
 
 // Get reads one secret from exactly scope; nothing falls back.
-func (s *Store) Get(scope resolver.Scope, name string) (Meta, secret.Value, error) {
+func (s *Store) Get(ctx context.Context, scope resolver.Scope, name string) (manage.Meta, secret.Value, error) {
+	if err := ctx.Err(); err != nil {
+		return manage.Meta{}, secret.Value{}, err
+	}
 	if err := checkNameScope(scope, name); err != nil {
-		return Meta{}, secret.Value{}, err
+		return manage.Meta{}, secret.Value{}, err
 	}
 	r, err := s.read(scope, name)
 	if err != nil {
-		return Meta{}, secret.Value{}, err
+		return manage.Meta{}, secret.Value{}, err
 	}
 	return r.Meta, secret.New(r.Value), nil
 }
@@ -363,12 +302,15 @@ func (s *Store) read(scope resolver.Scope, name string) (record, error) {
 // List returns the secrets of exactly scope, sorted by name, at most limit of
 // them (limit <= 0: all). Pass the returned next as pageToken to get the next
 // page; next is "" after the last one.
-func (s *Store) List(scope resolver.Scope, limit int, pageToken string) (items []Meta, next string, err error) {
+func (s *Store) List(ctx context.Context, scope resolver.Scope, limit int, pageToken string) (items []manage.Meta, next string, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
 	if err := scope.Validate(); err != nil {
-		return nil, "", invalid(err)
+		return nil, "", manage.Invalid(err)
 	}
 	if pageToken != "" && !resolver.ValidName(pageToken) {
-		return nil, "", invalid(fmt.Errorf("invalid page token %q", pageToken))
+		return nil, "", manage.Invalid(fmt.Errorf("invalid page token %q", pageToken))
 	}
 	entries, err := os.ReadDir(s.secretsDir())
 	if err != nil {
@@ -391,10 +333,10 @@ func (s *Store) List(scope resolver.Scope, limit int, pageToken string) (items [
 		names = names[:limit]
 		next = names[limit-1]
 	}
-	items = make([]Meta, 0, len(names))
+	items = make([]manage.Meta, 0, len(names))
 	for _, name := range names {
 		r, err := s.read(scope, name)
-		if IsNotFound(err) {
+		if resolver.IsNotFound(err) {
 			continue // deleted since the directory was read
 		}
 		if err != nil {
@@ -406,8 +348,11 @@ func (s *Store) List(scope resolver.Scope, limit int, pageToken string) (items [
 }
 
 // Delete removes one secret from exactly scope. A missing one is an error
-// for which IsNotFound is true.
-func (s *Store) Delete(scope resolver.Scope, name string) error {
+// for which manage.IsNotFound is true.
+func (s *Store) Delete(ctx context.Context, scope resolver.Scope, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := checkNameScope(scope, name); err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
 package local
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,8 +12,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage/managetest"
 )
+
+// ctx is the context of the store calls in these tests; it is never
+// cancelled.
+var ctx = context.Background()
 
 var (
 	org    = resolver.Scope{Org: "flyte"}
@@ -34,6 +41,32 @@ func mode(t *testing.T, p string) os.FileMode {
 	fi, err := os.Stat(p)
 	require.NoError(t, err)
 	return fi.Mode().Perm()
+}
+
+// TestConformance runs the stores' shared suite on the local store.
+func TestConformance(t *testing.T) {
+	managetest.Conformance(t, func(t *testing.T) manage.Store { return newStore(t) })
+}
+
+func TestCancelledContext(t *testing.T) {
+	s := newStore(t)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := s.Create(cancelled, org, "k", manage.TypeRegular, secret.New([]byte("v")))
+	assert.ErrorIs(t, err, context.Canceled, "a cancelled context stops the call")
+	_, statErr := os.Stat(s.Dir())
+	assert.ErrorIs(t, statErr, os.ErrNotExist, "nothing was written")
+
+	_, err = s.Create(ctx, org, "k", manage.TypeRegular, secret.New([]byte("v")))
+	require.NoError(t, err)
+	_, _, err = s.Get(cancelled, org, "k")
+	assert.ErrorIs(t, err, context.Canceled)
+	_, _, err = s.List(cancelled, org, 0, "")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, s.Delete(cancelled, org, "k"), context.Canceled)
+	_, v, err := s.Get(ctx, org, "k")
+	require.NoError(t, err, "a cancelled delete removes nothing")
+	assert.Equal(t, "v", string(v.Bytes()))
 }
 
 func TestDefaultDir(t *testing.T) {
@@ -69,27 +102,27 @@ func TestCreateGetRoundTrip(t *testing.T) {
 		name  string
 		scope resolver.Scope
 		key   string
-		typ   Type
+		typ   manage.Type
 		value []byte
 	}{
-		{name: "org, text", scope: org, key: "db-pass", typ: TypeRegular, value: []byte("hunter2")},
-		{name: "domain, binary", scope: domain, key: "Bin_1", typ: TypeRegular, value: []byte{0, 0xff, 0xfe, '\n', 0}},
-		{name: "project, empty", scope: proj, key: "empty", typ: TypeRegular, value: []byte{}},
-		{name: "image pull", scope: org, key: "pull", typ: TypeImagePull, value: []byte(`{"auths":{}}`)},
-		{name: "empty org", scope: resolver.Scope{}, key: "k", typ: TypeRegular, value: []byte("v")},
+		{name: "org, text", scope: org, key: "db-pass", typ: manage.TypeRegular, value: []byte("hunter2")},
+		{name: "domain, binary", scope: domain, key: "Bin_1", typ: manage.TypeRegular, value: []byte{0, 0xff, 0xfe, '\n', 0}},
+		{name: "project, empty", scope: proj, key: "empty", typ: manage.TypeRegular, value: []byte{}},
+		{name: "image pull", scope: org, key: "pull", typ: manage.TypeImagePull, value: []byte(`{"auths":{}}`)},
+		{name: "empty org", scope: resolver.Scope{}, key: "k", typ: manage.TypeRegular, value: []byte("v")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
 			now := time.Date(2026, 1, 2, 3, 4, 5, 999, time.FixedZone("X", 3600))
 			s.now = func() time.Time { return now }
-			meta, err := s.Create(tt.scope, tt.key, tt.typ, tt.value)
+			meta, err := s.Create(ctx, tt.scope, tt.key, tt.typ, secret.New(tt.value))
 			require.NoError(t, err)
-			wantMeta := Meta{Name: tt.key, Org: tt.scope.Org, Project: tt.scope.Project, Domain: tt.scope.Domain, Type: tt.typ,
+			wantMeta := manage.Meta{Name: tt.key, Org: tt.scope.Org, Project: tt.scope.Project, Domain: tt.scope.Domain, Type: tt.typ,
 				Created: time.Date(2026, 1, 2, 2, 4, 5, 0, time.UTC)}
 			assert.Equal(t, wantMeta, meta)
 
-			gotMeta, v, err := s.Get(tt.scope, tt.key)
+			gotMeta, v, err := s.Get(ctx, tt.scope, tt.key)
 			require.NoError(t, err)
 			assert.Equal(t, wantMeta, gotMeta)
 			assert.Equal(t, tt.value, v.Bytes())
@@ -105,7 +138,7 @@ func TestCreateGetRoundTrip(t *testing.T) {
 func TestRecordOnDisk(t *testing.T) {
 	s := newStore(t)
 	s.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
-	_, err := s.Create(proj, "db-pass", TypeRegular, []byte("hunter2"))
+	_, err := s.Create(ctx, proj, "db-pass", manage.TypeRegular, secret.New([]byte("hunter2")))
 	require.NoError(t, err)
 	data, err := os.ReadFile(filepath.Join(s.Dir(), "secrets", "u__org__flyte__domain__development__project__flytesnacks__key__db-pass"))
 	require.NoError(t, err)
@@ -115,32 +148,26 @@ func TestRecordOnDisk(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(string(data), "\n"))
 }
 
-func TestMetaJSON(t *testing.T) {
-	b, err := json.Marshal(Meta{Name: "k", Org: "flyte", Type: TypeRegular, Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"name":"k","org":"flyte","project":"","domain":"","type":"regular","created_time":"2026-01-02T03:04:05Z"}`, string(b))
-}
-
 func TestCreateNeverOverwrites(t *testing.T) {
 	s := newStore(t)
-	_, err := s.Create(domain, "k", TypeRegular, []byte("first"))
+	_, err := s.Create(ctx, domain, "k", manage.TypeRegular, secret.New([]byte("first")))
 	require.NoError(t, err)
-	_, err = s.Create(domain, "k", TypeRegular, []byte("second"))
+	_, err = s.Create(ctx, domain, "k", manage.TypeRegular, secret.New([]byte("second")))
 	require.Error(t, err)
-	assert.True(t, IsExists(err))
-	assert.False(t, IsNotFound(err))
+	assert.True(t, manage.IsExists(err))
+	assert.False(t, manage.IsNotFound(err))
 	assert.EqualError(t, err, `secret "k" already exists in scope org=flyte domain=development`)
-	_, v, err := s.Get(domain, "k")
+	_, v, err := s.Get(ctx, domain, "k")
 	require.NoError(t, err)
 	assert.Equal(t, "first", string(v.Bytes()))
 
 	// The same name in another scope is another secret.
-	_, err = s.Create(org, "k", TypeRegular, []byte("org"))
+	_, err = s.Create(ctx, org, "k", manage.TypeRegular, secret.New([]byte("org")))
 	require.NoError(t, err)
-	_, err = s.Create(proj, "k", TypeRegular, []byte("project"))
+	_, err = s.Create(ctx, proj, "k", manage.TypeRegular, secret.New([]byte("project")))
 	require.NoError(t, err)
 	for scope, want := range map[resolver.Scope]string{org: "org", domain: "first", proj: "project"} {
-		_, v, err := s.Get(scope, "k")
+		_, v, err := s.Get(ctx, scope, "k")
 		require.NoError(t, err)
 		assert.Equal(t, want, string(v.Bytes()), scope.String())
 	}
@@ -153,35 +180,35 @@ func TestInvalidInput(t *testing.T) {
 		name    string
 		scope   resolver.Scope
 		key     string
-		typ     Type
+		typ     manage.Type
 		wantErr string
 	}{
-		{name: "name with a space", scope: org, key: "a b", typ: TypeRegular, wantErr: `invalid secret name "a b": must match ^[-a-zA-Z0-9_]+$`},
-		{name: "name with a dot", scope: org, key: "a.b", typ: TypeRegular, wantErr: `invalid secret name "a.b": must match ^[-a-zA-Z0-9_]+$`},
-		{name: "path in the name", scope: org, key: "../x", typ: TypeRegular, wantErr: `invalid secret name "../x": must match ^[-a-zA-Z0-9_]+$`},
-		{name: "empty name", scope: org, key: "", typ: TypeRegular, wantErr: `invalid secret name "": must match ^[-a-zA-Z0-9_]+$`},
-		{name: "name with a newline", scope: org, key: "k\n", typ: TypeRegular, wantErr: `invalid secret name "k\n": must match ^[-a-zA-Z0-9_]+$`},
-		{name: "project without domain", scope: resolver.Scope{Org: "flyte", Project: "P"}, key: "k", typ: TypeRegular,
+		{name: "name with a space", scope: org, key: "a b", typ: manage.TypeRegular, wantErr: `invalid secret name "a b": must match ^[-a-zA-Z0-9_]+$`},
+		{name: "name with a dot", scope: org, key: "a.b", typ: manage.TypeRegular, wantErr: `invalid secret name "a.b": must match ^[-a-zA-Z0-9_]+$`},
+		{name: "path in the name", scope: org, key: "../x", typ: manage.TypeRegular, wantErr: `invalid secret name "../x": must match ^[-a-zA-Z0-9_]+$`},
+		{name: "empty name", scope: org, key: "", typ: manage.TypeRegular, wantErr: `invalid secret name "": must match ^[-a-zA-Z0-9_]+$`},
+		{name: "name with a newline", scope: org, key: "k\n", typ: manage.TypeRegular, wantErr: `invalid secret name "k\n": must match ^[-a-zA-Z0-9_]+$`},
+		{name: "project without domain", scope: resolver.Scope{Org: "flyte", Project: "P"}, key: "k", typ: manage.TypeRegular,
 			wantErr: `project-scoped secrets must also specify a domain, got project="P" domain=""`},
-		{name: "bad project", scope: resolver.Scope{Org: "flyte", Project: "My_Project", Domain: "d"}, key: "k", typ: TypeRegular,
+		{name: "bad project", scope: resolver.Scope{Org: "flyte", Project: "My_Project", Domain: "d"}, key: "k", typ: manage.TypeRegular,
 			wantErr: `invalid project "My_Project": must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`},
-		{name: "bad domain", scope: resolver.Scope{Org: "flyte", Domain: "-dev"}, key: "k", typ: TypeRegular,
+		{name: "bad domain", scope: resolver.Scope{Org: "flyte", Domain: "-dev"}, key: "k", typ: manage.TypeRegular,
 			wantErr: `invalid domain "-dev": must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`},
-		{name: "bad org", scope: resolver.Scope{Org: "Flyte"}, key: "k", typ: TypeRegular,
+		{name: "bad org", scope: resolver.Scope{Org: "Flyte"}, key: "k", typ: manage.TypeRegular,
 			wantErr: `invalid org "Flyte": must match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`},
 		{name: "bad type", scope: org, key: "k", typ: "opaque", wantErr: `invalid secret type "opaque": must be regular or image_pull`},
 		{name: "empty type", scope: org, key: "k", typ: "", wantErr: `invalid secret type "": must be regular or image_pull`},
-		{name: "image pull with a domain", scope: domain, key: "k", typ: TypeImagePull,
+		{name: "image pull with a domain", scope: domain, key: "k", typ: manage.TypeImagePull,
 			wantErr: "Project and domain must not be set when creating an image pull secret."},
-		{name: "too long for a file name", scope: org, key: long, typ: TypeRegular,
+		{name: "too long for a file name", scope: org, key: long, typ: manage.TypeRegular,
 			wantErr: `secret name "` + long + `" is too long for the local store in scope org=flyte: its file name would be 261 bytes, the limit is 255`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
-			_, err := s.Create(tt.scope, tt.key, tt.typ, []byte("v"))
+			_, err := s.Create(ctx, tt.scope, tt.key, tt.typ, secret.New([]byte("v")))
 			assert.EqualError(t, err, tt.wantErr)
-			assert.True(t, IsInvalid(err))
+			assert.True(t, manage.IsInvalid(err))
 			_, statErr := os.Stat(s.Dir())
 			assert.ErrorIs(t, statErr, os.ErrNotExist, "an invalid create makes no directory")
 		})
@@ -191,64 +218,64 @@ func TestInvalidInput(t *testing.T) {
 func TestInvalidInputOnReads(t *testing.T) {
 	s := newStore(t)
 	bad := resolver.Scope{Org: "flyte", Project: "p"}
-	_, _, err := s.Get(bad, "k")
-	assert.True(t, IsInvalid(err), err)
-	_, _, err = s.Get(org, "a/b")
-	assert.True(t, IsInvalid(err), err)
-	assert.True(t, IsInvalid(s.Delete(org, "a b")))
-	_, _, err = s.List(bad, 0, "")
-	assert.True(t, IsInvalid(err), err)
-	_, _, err = s.List(org, 0, "../x")
+	_, _, err := s.Get(ctx, bad, "k")
+	assert.True(t, manage.IsInvalid(err), err)
+	_, _, err = s.Get(ctx, org, "a/b")
+	assert.True(t, manage.IsInvalid(err), err)
+	assert.True(t, manage.IsInvalid(s.Delete(ctx, org, "a b")))
+	_, _, err = s.List(ctx, bad, 0, "")
+	assert.True(t, manage.IsInvalid(err), err)
+	_, _, err = s.List(ctx, org, 0, "../x")
 	assert.EqualError(t, err, `invalid page token "../x"`)
-	assert.True(t, IsInvalid(err))
+	assert.True(t, manage.IsInvalid(err))
 }
 
 func TestMissingStoreIsEmpty(t *testing.T) {
 	s := newStore(t)
-	_, _, err := s.Get(org, "k")
-	assert.True(t, IsNotFound(err), err)
+	_, _, err := s.Get(ctx, org, "k")
+	assert.True(t, manage.IsNotFound(err), err)
 	assert.EqualError(t, err, `secret "k" not found in scope org=flyte`)
-	items, next, err := s.List(org, 10, "")
+	items, next, err := s.List(ctx, org, 10, "")
 	require.NoError(t, err)
 	assert.Empty(t, items)
 	assert.Empty(t, next)
-	assert.True(t, IsNotFound(s.Delete(org, "k")))
+	assert.True(t, manage.IsNotFound(s.Delete(ctx, org, "k")))
 	_, err = os.Stat(s.Dir())
 	assert.ErrorIs(t, err, os.ErrNotExist, "a lookup makes no directory")
 }
 
 func TestDelete(t *testing.T) {
 	s := newStore(t)
-	_, err := s.Create(domain, "k", TypeRegular, []byte("v"))
+	_, err := s.Create(ctx, domain, "k", manage.TypeRegular, secret.New([]byte("v")))
 	require.NoError(t, err)
-	_, err = s.Create(org, "k", TypeRegular, []byte("v"))
+	_, err = s.Create(ctx, org, "k", manage.TypeRegular, secret.New([]byte("v")))
 	require.NoError(t, err)
 
-	err = s.Delete(proj, "k")
-	assert.True(t, IsNotFound(err), "delete looks in exactly the scope given")
+	err = s.Delete(ctx, proj, "k")
+	assert.True(t, manage.IsNotFound(err), "delete looks in exactly the scope given")
 	assert.EqualError(t, err, `secret "k" not found in scope org=flyte domain=development project=flytesnacks`)
 
-	require.NoError(t, s.Delete(domain, "k"))
-	_, _, err = s.Get(domain, "k")
-	assert.True(t, IsNotFound(err))
-	_, _, err = s.Get(org, "k")
+	require.NoError(t, s.Delete(ctx, domain, "k"))
+	_, _, err = s.Get(ctx, domain, "k")
+	assert.True(t, manage.IsNotFound(err))
+	_, _, err = s.Get(ctx, org, "k")
 	assert.NoError(t, err, "the org secret stays")
-	assert.True(t, IsNotFound(s.Delete(domain, "k")))
+	assert.True(t, manage.IsNotFound(s.Delete(ctx, domain, "k")))
 
 	// A deleted name can be created again.
-	_, err = s.Create(domain, "k", TypeRegular, []byte("again"))
+	_, err = s.Create(ctx, domain, "k", manage.TypeRegular, secret.New([]byte("again")))
 	require.NoError(t, err)
 }
 
 func TestList(t *testing.T) {
 	s := newStore(t)
 	for _, n := range []string{"b", "a", "C", "d-1", "d_2", "e"} {
-		_, err := s.Create(org, n, TypeRegular, []byte("v-"+n))
+		_, err := s.Create(ctx, org, n, manage.TypeRegular, secret.New([]byte("v-"+n)))
 		require.NoError(t, err)
 	}
-	_, err := s.Create(domain, "dom", TypeRegular, []byte("x"))
+	_, err := s.Create(ctx, domain, "dom", manage.TypeRegular, secret.New([]byte("x")))
 	require.NoError(t, err)
-	_, err = s.Create(proj, "proj", TypeRegular, []byte("x"))
+	_, err = s.Create(ctx, proj, "proj", manage.TypeRegular, secret.New([]byte("x")))
 	require.NoError(t, err)
 	// Files that are not records of this scope are left alone.
 	sd := filepath.Join(s.Dir(), "secrets")
@@ -278,12 +305,12 @@ func TestList(t *testing.T) {
 			var got [][]string
 			token := ""
 			for range 20 {
-				items, next, err := s.List(tt.scope, tt.limit, token)
+				items, next, err := s.List(ctx, tt.scope, tt.limit, token)
 				require.NoError(t, err)
 				var names []string
 				for _, m := range items {
 					assert.Equal(t, tt.scope, m.Scope())
-					assert.Equal(t, TypeRegular, m.Type)
+					assert.Equal(t, manage.TypeRegular, m.Type)
 					names = append(names, m.Name)
 				}
 				got = append(got, names)
@@ -371,7 +398,7 @@ func TestCreateMakesParentsPrivate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b", "store")
 	s, err := Open(dir)
 	require.NoError(t, err)
-	_, err = s.Create(org, "k", TypeRegular, []byte("v"))
+	_, err = s.Create(ctx, org, "k", manage.TypeRegular, secret.New([]byte("v")))
 	require.NoError(t, err)
 	for _, p := range []string{filepath.Dir(filepath.Dir(dir)), filepath.Dir(dir), dir, filepath.Join(dir, "secrets")} {
 		assert.Equal(t, os.FileMode(0o700), mode(t, p), p)
@@ -389,7 +416,7 @@ func TestCorruptRecord(t *testing.T) {
 		{name: "empty", data: func(*testing.T, []byte) []byte { return nil }, wantErr: "empty file"},
 		{name: "garbage after", data: func(_ *testing.T, valid []byte) []byte { return append(valid, "{}"...) }, wantErr: "data after the JSON record"},
 		{name: "another secret's record", data: func(t *testing.T, _ []byte) []byte {
-			b, err := encodeRecord(record{Meta: Meta{Name: "other", Org: "flyte", Type: TypeRegular}, Value: []byte(canary)})
+			b, err := encodeRecord(record{Meta: manage.Meta{Name: "other", Org: "flyte", Type: manage.TypeRegular}, Value: []byte(canary)})
 			require.NoError(t, err)
 			return b
 		}, wantErr: `it holds secret "other" in scope org=flyte, not "k" in scope org=flyte`},
@@ -400,20 +427,20 @@ func TestCorruptRecord(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)
-			_, err := s.Create(org, "k", TypeRegular, []byte(canary))
+			_, err := s.Create(ctx, org, "k", manage.TypeRegular, secret.New([]byte(canary)))
 			require.NoError(t, err)
 			p := filepath.Join(s.Dir(), "secrets", resolver.ScopedID(org, "k"))
 			valid, err := os.ReadFile(p)
 			require.NoError(t, err)
 			require.NoError(t, os.WriteFile(p, tt.data(t, valid), 0o600))
 
-			_, _, err = s.Get(org, "k")
+			_, _, err = s.Get(ctx, org, "k")
 			require.Error(t, err)
-			assert.False(t, IsNotFound(err))
+			assert.False(t, manage.IsNotFound(err))
 			assert.ErrorContains(t, err, fmt.Sprintf("local store: corrupt secret record %q", p))
 			assert.ErrorContains(t, err, tt.wantErr)
 			assert.NotContains(t, err.Error(), canary)
-			_, _, err = s.List(org, 0, "")
+			_, _, err = s.List(ctx, org, 0, "")
 			assert.ErrorContains(t, err, "corrupt secret record")
 		})
 	}
@@ -421,7 +448,7 @@ func TestCorruptRecord(t *testing.T) {
 
 func TestStaleTempFiles(t *testing.T) {
 	s := newStore(t)
-	_, err := s.Create(org, "first", TypeRegular, []byte("v"))
+	_, err := s.Create(ctx, org, "first", manage.TypeRegular, secret.New([]byte("v")))
 	require.NoError(t, err)
 	sd := filepath.Join(s.Dir(), "secrets")
 	old, fresh := filepath.Join(sd, ".tmp-old"), filepath.Join(sd, ".tmp-fresh")
@@ -429,11 +456,11 @@ func TestStaleTempFiles(t *testing.T) {
 	require.NoError(t, os.WriteFile(fresh, []byte(`{"version":1`), 0o600))
 	require.NoError(t, os.Chtimes(old, time.Now().Add(-2*time.Hour), time.Now().Add(-2*time.Hour)))
 
-	items, _, err := s.List(org, 0, "")
+	items, _, err := s.List(ctx, org, 0, "")
 	require.NoError(t, err)
 	assert.Len(t, items, 1, "temporary files are not listed")
 
-	_, err = s.Create(org, "second", TypeRegular, []byte("v"))
+	_, err = s.Create(ctx, org, "second", manage.TypeRegular, secret.New([]byte("v")))
 	require.NoError(t, err)
 	assert.NoFileExists(t, old, "a temporary file older than an hour is removed")
 	assert.FileExists(t, fresh, "a recent one may belong to a writer at work")

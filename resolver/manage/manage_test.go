@@ -2,9 +2,11 @@ package manage_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -57,6 +59,12 @@ func TestCheckCreate(t *testing.T) {
 			assert.EqualError(t, err, tt.wantErr, "the text is exact")
 		})
 	}
+}
+
+func TestMetaJSON(t *testing.T) {
+	b, err := json.Marshal(manage.Meta{Name: "k", Org: "flyte", Type: manage.TypeRegular, Created: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"name":"k","org":"flyte","project":"","domain":"","type":"regular","created_time":"2026-01-02T03:04:05Z"}`, string(b))
 }
 
 func TestErrorKinds(t *testing.T) {

@@ -12,10 +12,12 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/dir"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/env"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/local"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
 )
 
@@ -103,7 +105,7 @@ func TestBuildDefaultStore(t *testing.T) {
 	data := os.Getenv("XDG_DATA_HOME")
 	s, err := local.Open(filepath.Join(data, "flyte-entrypoint"))
 	require.NoError(t, err)
-	_, err = s.Create(resolver.Scope{Org: "flyte"}, "k", local.TypeRegular, []byte("v"))
+	_, err = s.Create(context.Background(), resolver.Scope{Org: "flyte"}, "k", manage.TypeRegular, secret.New([]byte("v")))
 	require.NoError(t, err)
 
 	links, err := registry.Build([]string{"local"}, registry.Config{})

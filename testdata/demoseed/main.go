@@ -5,11 +5,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/local"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 )
 
 func main() {
@@ -31,8 +34,9 @@ func main() {
 		{org, "db-password", "demo-org-password-not-used"},
 		{org, "tls-cert", "-----BEGIN CERTIFICATE-----\nMIIdemo\n-----END CERTIFICATE-----\n"},
 	}
+	ctx := context.Background()
 	for _, s := range seeds {
-		m, err := store.Create(s.scope, s.name, local.TypeRegular, []byte(s.value))
+		m, err := store.Create(ctx, s.scope, s.name, manage.TypeRegular, secret.New([]byte(s.value)))
 		check(err)
 		fmt.Printf("seeded %-12s org=%s project=%s domain=%s (%d bytes)\n", m.Name, m.Org, m.Project, m.Domain, len(s.value))
 	}
