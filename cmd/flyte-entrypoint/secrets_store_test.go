@@ -1,40 +1,21 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
-	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
-	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
-	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage/managetest"
 )
 
-// TestLocalStoreConformance runs the stores' shared suite on the local
-// store's adapter.
-func TestLocalStoreConformance(t *testing.T) {
-	managetest.Conformance(t, func(t *testing.T) manage.Store {
-		s, err := openLocalStore(filepath.Join(t.TempDir(), "store"))
-		require.NoError(t, err)
-		return s
-	})
-}
-
-func TestLocalStoreAdapter(t *testing.T) {
+// TestOpenLocalStore covers what openLocalStore adds to local.Open: the
+// default directory, and the refusal of a loose store. The store itself runs
+// the manage conformance suite in resolver/local.
+func TestOpenLocalStore(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
-	s, err := openLocalStore(dir)
+	_, err := openLocalStore(dir)
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err = s.Create(ctx, resolver.Scope{Org: "flyte"}, "k", manage.TypeRegular, secret.New([]byte("v")))
-	assert.ErrorIs(t, err, context.Canceled, "a cancelled context stops the call")
-	_, err = os.Stat(dir)
-	assert.True(t, os.IsNotExist(err), "nothing was written")
 
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	_, err = openLocalStore(dir)
