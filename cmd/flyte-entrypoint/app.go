@@ -17,6 +17,7 @@ import (
 	xexec "github.com/flyte-entrypoint/flyte-entrypoint/internal/exec"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
 	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
@@ -84,14 +85,9 @@ type app struct {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: newEnv(os.Environ())}
 	args, a.command = splitCommand(args)
-	cfg, err := loadConfig(a.env.m)
-	if err != nil {
-		fmt.Fprintf(stderr, "flyte-entrypoint: %v\n", err)
-		return entry.CodeUsage
-	}
-	a.cfg = cfg
+	a.cfg = loadConfig(a.env.m)
 	cliApp := a.cliApp()
-	err = cliApp.Run(reorderArgs(cliApp, args))
+	err := cliApp.Run(reorderArgs(cliApp, args))
 	if err != nil && !errors.Is(err, errSilent) {
 		fmt.Fprintf(stderr, "flyte-entrypoint: %v\n", err)
 	}
@@ -184,8 +180,14 @@ func cliFlags(specs []flagSpec) []cli.Flag {
 // logger, then runs fn.
 func (a *app) action(specs []flagSpec, fn func(*cli.Context) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
+		var bad []string
 		for _, s := range specs {
-			s.apply(c)
+			if !s.apply(c) && a.cfg.badEnv[s.env] != nil {
+				bad = append(bad, a.cfg.badEnv[s.env].Error())
+			}
+		}
+		if len(bad) > 0 {
+			return usageError("%s", strings.Join(bad, "; "))
 		}
 		if err := a.setup(); err != nil {
 			return err
@@ -222,28 +224,40 @@ func (a *app) setup() error {
 	return nil
 }
 
-// scope is the current scope for run, dry-run and explain: flags, then
-// FLYTE_ENTRYPOINT_*, then the running execution's own project and domain.
-func (a *app) runScope() (resolver.Scope, error) {
+// scope is the current scope: --org/--project/--domain, then
+// FLYTE_ENTRYPOINT_ORG/_PROJECT/_DOMAIN, and, for run, dry-run and explain
+// only (execution), the running execution's FLYTE_INTERNAL_EXECUTION_PROJECT
+// and _DOMAIN. The org defaults to flyte. A project without a domain is a
+// usage error everywhere; an id that breaks Flyte's rule is a usage error for
+// a run and invalid input (65) for the secret commands.
+func (a *app) scope(execution bool) (resolver.Scope, error) {
 	s := resolver.Scope{Org: a.cfg.Org, Project: a.cfg.Project, Domain: a.cfg.Domain}
-	if s.Project == "" {
-		s.Project = a.env.m["FLYTE_INTERNAL_EXECUTION_PROJECT"]
-	}
-	if s.Domain == "" {
-		s.Domain = a.env.m["FLYTE_INTERNAL_EXECUTION_DOMAIN"]
+	if execution {
+		if s.Project == "" {
+			s.Project = a.env.m["FLYTE_INTERNAL_EXECUTION_PROJECT"]
+		}
+		if s.Domain == "" {
+			s.Domain = a.env.m["FLYTE_INTERNAL_EXECUTION_DOMAIN"]
+		}
 	}
 	if s.Org == "" {
 		s.Org = "flyte"
 	}
 	if s.Project != "" && s.Domain == "" {
-		return s, usageError("project %q has no domain: a project-scoped lookup needs --domain (or FLYTE_ENTRYPOINT_DOMAIN)", s.Project)
+		return s, usageError("project-scoped secrets must also specify a domain, got project=%q domain=%q", s.Project, s.Domain)
+	}
+	if err := s.Validate(); err != nil {
+		if execution {
+			return s, usageError("%v", err)
+		}
+		return s, manage.Invalid(err)
 	}
 	return s, nil
 }
 
 // entryConfig is the pipeline's config for run and dry-run.
 func (a *app) entryConfig() (entry.Config, error) {
-	scope, err := a.runScope()
+	scope, err := a.scope(true)
 	if err != nil {
 		return entry.Config{}, err
 	}
@@ -341,7 +355,9 @@ func (a *app) runCmd(c *cli.Context) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	supervise := a.cfg.Supervise || xexec.IsPID1()
+	// Supervise mode is the default at PID 1; --supervise=false (or its
+	// variable) turns it off there, for a PID 1 that reaps elsewhere.
+	supervise := a.cfg.Supervise || (!a.cfg.superviseSet && xexec.IsPID1())
 	var abort *startAbort
 	if supervise {
 		abort = watchAbort()

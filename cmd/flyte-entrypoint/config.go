@@ -54,30 +54,35 @@ type config struct {
 	Secrets  []string
 	Value    string // create secret --value: never from the environment
 	Password string // create secret --password: never from the environment
+
+	badEnv       map[string]error // variables that did not parse, by suffix
+	superviseSet bool             // --supervise or its variable was given, true or false
 }
 
-// loadConfig reads the FLYTE_ENTRYPOINT_* variables. A value that does not
-// parse is a usage error that names the variable.
-func loadConfig(environ map[string]string) (*config, error) {
-	cfg := &config{}
+// loadConfig reads the FLYTE_ENTRYPOINT_* variables. A variable that does
+// not parse is kept in cfg.badEnv, by its name's suffix, and is a usage error
+// only for a command that has that flag and was not given it: a variable
+// meant for create secret must not stop every container start.
+func loadConfig(environ map[string]string) *config {
+	cfg := &config{badEnv: map[string]error{}}
 	err := env.ParseWithOptions(cfg, env.Options{Prefix: envPrefix, Environment: environ})
-	if err == nil {
-		return cfg, nil
-	}
 	var agg env.AggregateError
-	if !errors.As(err, &agg) {
-		return nil, err
-	}
-	var msgs []string
-	for _, e := range agg.Errors {
-		var pe env.ParseError
-		if errors.As(e, &pe) {
-			msgs = append(msgs, fmt.Sprintf("%s%s: %v", envPrefix, envTag(pe.Name), pe.Err))
-			continue
+	if errors.As(err, &agg) {
+		for _, e := range agg.Errors {
+			var pe env.ParseError
+			if errors.As(e, &pe) {
+				name := envTag(pe.Name)
+				cfg.badEnv[name] = fmt.Errorf("%s%s: %v", envPrefix, name, pe.Err)
+			}
 		}
-		msgs = append(msgs, e.Error())
 	}
-	return nil, errors.New(strings.Join(msgs, "; "))
+	// Name lists are comma-separated in their variable; spaces around a
+	// name are not part of it, as on the command line.
+	for _, l := range []*[]string{&cfg.Backends, &cfg.PassEnv, &cfg.AllowEnv, &cfg.Registries} {
+		*l = splitList(*l)
+	}
+	_, cfg.superviseSet = environ[envPrefix+"SUPERVISE"]
+	return cfg
 }
 
 func envTag(field string) string {
@@ -99,6 +104,7 @@ type flagSpec struct {
 	strs    *[]string
 	dur     *time.Duration
 	boolean *bool
+	set     *bool // when not nil, becomes true when the flag is given
 }
 
 type flagKind int
@@ -167,11 +173,15 @@ func (f durationFlag) Names() []string { return f.names }
 func (f boolFlag) Names() []string     { return f.names }
 
 // apply copies the flag's value into config when the flag was given on the
-// command line, at this command's level or its parent's.
-func (f flagSpec) apply(c *cli.Context) {
+// command line, at this command's level or its parent's. It reports whether
+// it was.
+func (f flagSpec) apply(c *cli.Context) bool {
 	for _, ctx := range c.Lineage() {
 		if !isLocal(ctx, f.name) {
 			continue
+		}
+		if f.set != nil {
+			*f.set = true
 		}
 		switch f.kind {
 		case kindStrings:
@@ -185,8 +195,9 @@ func (f flagSpec) apply(c *cli.Context) {
 		default:
 			*f.str = ctx.String(f.name)
 		}
-		return
+		return true
 	}
+	return false
 }
 
 func isLocal(ctx *cli.Context, name string) bool {
@@ -226,7 +237,7 @@ func runFlags(cfg *config) []flagSpec {
 		{name: "timeout", usage: "the overall deadline for resolving every secret", env: "TIMEOUT", kind: kindDuration, dur: &cfg.Timeout},
 		{name: "pass-env", usage: "a credential variable to let through to the command (repeatable)", env: "PASS_ENV", kind: kindStrings, strs: &cfg.PassEnv},
 		{name: "allow-env", usage: "a loader or shell variable (LD_*, PATH, HOME) a secret may set (repeatable)", env: "ALLOW_ENV", kind: kindStrings, strs: &cfg.AllowEnv},
-		{name: "supervise", usage: "run the command as a supervised child (the default when PID 1)", env: "SUPERVISE", kind: kindBool, boolean: &cfg.Supervise},
+		{name: "supervise", usage: "run the command as a supervised child (the default when PID 1)", env: "SUPERVISE", kind: kindBool, boolean: &cfg.Supervise, set: &cfg.superviseSet},
 		{name: "grace", usage: "supervise mode: how long the rest of the command's process group may live on after it exits, before SIGKILL (10s, 1m30s, or seconds)", env: "GRACE", str: &cfg.Grace},
 		{name: "user", usage: "UID[:GID] or NAME[:GROUP] to run the command as; mounted files belong to it", env: "USER", str: &cfg.User},
 		{name: "log-format", usage: "json or console (default: console on a terminal, else json)", env: "LOG_FORMAT", str: &cfg.LogFormat},

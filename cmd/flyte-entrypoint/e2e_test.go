@@ -537,3 +537,54 @@ func TestUnreadableDirIsAnError(t *testing.T) {
 }
 
 func shimBinDir() string { return filepath.Dir(shimBin) }
+
+// TestPathVariableIsNotTakenForTheValue: a core.Secret FILE request whose
+// env_var holds the file's path. With FLYTE_SECRETS_ENV_PREFIX set, the env
+// backend may take a request's own target variable as its value, but not a
+// variable that holds a path: the file must get the real value.
+func TestPathVariableIsNotTakenForTheValue(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "k"), []byte("the-real-value"))
+	spec := filepath.Join(t.TempDir(), "secret.json")
+	writeFile(t, spec, []byte(`{"key": "k", "mountRequirement": "FILE", "envVar": "K_PATH"}`))
+	res := run{
+		args: []string{"--dir", dir, "--spec", spec},
+		env:  map[string]string{"FLYTE_SECRETS_ENV_PREFIX": "_X_", "K_PATH": "/etc/flyte/secrets/k"},
+	}.exec(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.NotNil(t, res.rec)
+	assert.Equal(t, []byte("the-real-value"), res.rec.Files["k"])
+	v, _ := res.rec.env("K_PATH")
+	assert.Equal(t, "/etc/flyte/secrets/k", v, "the variable holds the file's path")
+}
+
+// TestConfigVariables: lists in variables are comma-separated with spaces
+// allowed, as on the command line; a variable that belongs to another
+// command does not stop a run; a bad scope id is a usage error.
+func TestConfigVariables(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "k"), []byte("v"))
+	res := run{args: []string{"--secret", "k"}, env: map[string]string{
+		"FLYTE_ENTRYPOINT_BACKENDS":    "env, dir",
+		"FLYTE_ENTRYPOINT_DIR":         dir,
+		"FLYTE_ENTRYPOINT_ALLOW_EMPTY": "maybe", // create secret's; not run's business
+		"FLYTE_ENTRYPOINT_REVEAL":      "x",
+	}}.exec(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	v, _ := res.rec.env("K")
+	assert.Equal(t, "v", v)
+
+	res = run{args: []string{"--secret", "key=p,env=PATH"}, env: map[string]string{
+		"_FSEC_P": "/usr/bin:/bin", "FLYTE_ENTRYPOINT_ALLOW_ENV": " HOME , PATH ",
+	}}.exec(t)
+	assert.Equal(t, 0, res.code, "a name with spaces around it still matches: %s", res.stderr)
+
+	res = run{args: []string{"--secret", "k"}, env: map[string]string{"FLYTE_ENTRYPOINT_TIMEOUT": "soon"}}.exec(t)
+	assert.Equal(t, 2, res.code, "run's own variable that does not parse is a usage error")
+	res = run{args: []string{"--secret", "k", "--timeout", "5s"}, env: map[string]string{"FLYTE_ENTRYPOINT_TIMEOUT": "soon"}}.exec(t)
+	assert.Equal(t, 69, res.code, "the flag overrides the bad variable: %s", res.stderr)
+
+	res = run{args: []string{"--secret", "k", "--project", "Bad_Project", "--domain", "development"}}.exec(t)
+	assert.Equal(t, 2, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "Bad_Project")
+}

@@ -208,24 +208,6 @@ func (a *app) secretStore() (func() (manage.Store, error), error) {
 	return nil, usageError("--backend %q: unknown secret store (known: %s)", a.cfg.Backend, strings.Join(knownStores(), ", "))
 }
 
-// secretScope is the scope of a secret command: flags, then
-// FLYTE_ENTRYPOINT_ORG, _PROJECT and _DOMAIN. Unlike run's, it does not read
-// FLYTE_INTERNAL_EXECUTION_*: a command run inside a task must not manage
-// the task's own project by accident.
-func (a *app) secretScope() (resolver.Scope, error) {
-	s := resolver.Scope{Org: a.cfg.Org, Project: a.cfg.Project, Domain: a.cfg.Domain}
-	if s.Org == "" {
-		s.Org = "flyte"
-	}
-	if s.Project != "" && s.Domain == "" {
-		return s, usageError("project-scoped secrets must also specify a domain, got project=%q domain=%q", s.Project, s.Domain)
-	}
-	if err := s.Validate(); err != nil {
-		return s, manage.Invalid(err)
-	}
-	return s, nil
-}
-
 // common checks what every secret command checks first, in this order: the
 // backend, the scope. It returns the scope and the store's opener.
 func (a *app) secretCommon() (resolver.Scope, func() (manage.Store, error), error) {
@@ -233,7 +215,7 @@ func (a *app) secretCommon() (resolver.Scope, func() (manage.Store, error), erro
 	if err != nil {
 		return resolver.Scope{}, nil, err
 	}
-	scope, err := a.secretScope()
+	scope, err := a.scope(false) // not the execution's: a command run inside a task must not manage the task's project by accident
 	if err != nil {
 		return resolver.Scope{}, nil, err
 	}

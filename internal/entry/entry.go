@@ -196,7 +196,12 @@ func (p *Plan) Resolve(ctx context.Context) ([]Outcome, error) {
 	defer cancel()
 	refs := make([]resolver.Ref, len(p.Requests))
 	for i, r := range p.Requests {
-		refs[i] = resolver.Ref{Key: r.Key, Group: r.Group, GroupVersion: r.GroupVersion, EnvVar: r.EnvVar}
+		refs[i] = resolver.Ref{Key: r.Key, Group: r.Group, GroupVersion: r.GroupVersion}
+		if !r.EnvIsPath {
+			// The env backend may take the target variable itself as the
+			// value; a variable that holds the file's path is not one.
+			refs[i].EnvVar = r.EnvVar
+		}
 	}
 	results := p.Chain.ResolveAll(ctx, refs)
 	outs := make([]Outcome, len(p.Requests))
