@@ -22,13 +22,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/jsonstrict"
 )
 
 // Config is what a Docker client config file says about credentials. Its
@@ -142,45 +143,7 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // decodeStrict decodes one JSON object into v. Its errors quote no input:
 // the decoder's own messages can hold a piece of a credential.
-func decodeStrict(data []byte, v any) error {
-	if !utf8.Valid(data) {
-		return errors.New("not UTF-8 text")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.Is(err, io.EOF):
-			return errors.New("empty")
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return errors.New("not valid JSON: it ends too early")
-		case errors.As(err, &se):
-			return fmt.Errorf("not valid JSON (at byte %d)", se.Offset)
-		case errors.As(err, &te):
-			field := te.Field
-			if field == "" {
-				field = "the document"
-			}
-			return fmt.Errorf("%s is a JSON %s, want %s", field, te.Value, jsonKind(te.Type.Kind().String()))
-		}
-		return errors.New("not valid JSON")
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("data after the JSON object")
-	}
-	return nil
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "struct", "map":
-		return "an object"
-	case "string":
-		return "a string"
-	}
-	return goKind
-}
+func decodeStrict(data []byte, v any) error { return jsonstrict.Decode(data, v, false) }
 
 // Validate checks an image pull secret's value given whole: a JSON object
 // with a non-empty "auths", each entry an auth that decodes to

@@ -1,14 +1,13 @@
 package local
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/jsonstrict"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 )
@@ -53,17 +52,12 @@ func encodeRecord(r record) ([]byte, error) {
 // disk, so nothing is trusted: every field must be present and valid, and
 // nothing may follow the object. Errors never quote the value.
 func decodeRecord(data []byte) (record, error) {
-	var j recordJSON
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&j); err != nil {
-		if errors.Is(err, io.EOF) {
-			return record{}, errors.New("empty file")
-		}
-		return record{}, fmt.Errorf("not a JSON record: %w", err)
+	if len(data) == 0 {
+		return record{}, errors.New("empty file")
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return record{}, errors.New("data after the JSON record")
+	var j recordJSON
+	if err := jsonstrict.Decode(data, &j, true); err != nil {
+		return record{}, fmt.Errorf("not a JSON record: %w", err)
 	}
 	for _, f := range []struct {
 		name    string

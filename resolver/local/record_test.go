@@ -34,8 +34,8 @@ func TestDecodeRecord(t *testing.T) {
 		{name: "not JSON", data: "hello", wantErr: "not a JSON record"},
 		{name: "a JSON list", data: "[]", wantErr: "not a JSON record"},
 		{name: "null", data: "null", wantErr: `missing field "version"`},
-		{name: "two records", data: valid + valid, wantErr: "data after the JSON record"},
-		{name: "unknown field", data: `{"version":1,"extra":true}`, wantErr: `unknown field "extra"`},
+		{name: "two records", data: valid + valid, wantErr: "not a JSON record: data after the JSON value"},
+		{name: "unknown field", data: `{"version":1,"extra":true}`, wantErr: "not a JSON record: an unknown field"},
 		{name: "missing value", data: `{"version":1,"name":"k","org":"flyte","project":"","domain":"","type":"regular","created_time":"2026-01-02T03:04:05Z"}`,
 			wantErr: `missing field "value"`},
 		{name: "future version", data: `{"version":2,"name":"k","org":"flyte","project":"","domain":"","type":"regular","created_time":"2026-01-02T03:04:05Z","value":""}`,
@@ -99,4 +99,22 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("round trip changed the record: %+v -> %+v", r.Meta, r2.Meta)
 		}
 	})
+}
+
+// TestDecodeRecordErrorsKeepTheValueOut: encoding/json's own errors can
+// quote a stray byte or a field name from the file; a corrupt record must
+// not put its value bytes into an error.
+func TestDecodeRecordErrorsKeepTheValueOut(t *testing.T) {
+	const canary = "CANARY-rec"
+	for _, data := range []string{
+		"{\"version\": 1, \"value\": \"" + canary + "\x01\"}",
+		`{"version": 1, "` + canary + `": 1}`,
+		`{"version": 1, "value": ` + canary + `}`,
+		`{"version": "` + canary + `"}`,
+	} {
+		_, err := decodeRecord([]byte(data))
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), canary)
+		assert.NotContains(t, err.Error(), `\x01`)
+	}
 }

@@ -414,7 +414,7 @@ func TestCorruptRecord(t *testing.T) {
 	}{
 		{name: "truncated", data: func(_ *testing.T, valid []byte) []byte { return valid[:len(valid)/2] }, wantErr: "not a JSON record"},
 		{name: "empty", data: func(*testing.T, []byte) []byte { return nil }, wantErr: "empty file"},
-		{name: "garbage after", data: func(_ *testing.T, valid []byte) []byte { return append(valid, "{}"...) }, wantErr: "data after the JSON record"},
+		{name: "garbage after", data: func(_ *testing.T, valid []byte) []byte { return append(valid, "{}"...) }, wantErr: "not a JSON record: data after the JSON value"},
 		{name: "another secret's record", data: func(t *testing.T, _ []byte) []byte {
 			b, err := encodeRecord(record{Meta: manage.Meta{Name: "other", Org: "flyte", Type: manage.TypeRegular}, Value: []byte(canary)})
 			require.NoError(t, err)
