@@ -99,3 +99,26 @@ func TestPID1SupervisesAndDropsToTheUser(t *testing.T) {
 		})
 	}
 }
+
+// TestSupervisorEnvironIsNotReadable: a command that runs as the same user
+// as the supervising shim cannot read the shim's environment through /proc.
+// Exec mode has no such process: the command replaced the shim.
+func TestSupervisorEnvironIsNotReadable(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root to run the shim as another user; CI runs as root")
+	}
+	require.NoError(t, os.Chmod(shimBinDir(), 0o755))
+	work := openDir(t)
+	out := filepath.Join(work, "record.json")
+	cmd := exec.Command(shimBin, "--supervise", "--secret", "k", "--", fakeBin)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + work, "_FSEC_K=v", "FAKECMD_OUT=" + out, "FAKECMD_READ_PARENT_ENV=1"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Run(), stderr.String())
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	var rec record
+	require.NoError(t, json.Unmarshal(b, &rec))
+	assert.Contains(t, rec.ParentEnv, "permission denied", "the supervisor is not dumpable")
+}

@@ -64,6 +64,8 @@ type record struct {
 	Groups []int             `json:"groups"`
 	Files  map[string][]byte `json:"files"`
 	Errors []string          `json:"errors"`
+	// ParentEnv: reading the parent's /proc environ gave "ok" or this error.
+	ParentEnv string `json:"parent_env"`
 }
 
 func (r *record) env(name string) (string, bool) {

@@ -98,6 +98,9 @@ var forwarded = func() []os.Signal {
 //
 //   - sets PR_SET_CHILD_SUBREAPER unless it is PID 1, so that orphans are
 //     reparented to it;
+//   - makes itself non-dumpable (PR_SET_DUMPABLE 0), so that a command
+//     running as the same user cannot read the supervisor's environment or
+//     memory through /proc (its credentials and the values it resolved);
 //   - starts the command in its own process group, as Cred, with
 //     PR_SET_PDEATHSIG SIGKILL, so that the command does not run on
 //     unsupervised if the supervisor is SIGKILLed; when stdin is the
@@ -161,6 +164,13 @@ func Supervise(opts SuperviseOptions) (int, error) {
 		}
 	}
 
+	// The supervisor outlives the start and still holds what the command
+	// must not see. Non-dumpable, its /proc files belong to root and ptrace
+	// is refused, even to a command of the same uid. (execve makes the
+	// command dumpable again.)
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		logger.Warn("cannot make the supervisor non-dumpable", log.Err(err))
+	}
 	if !IsPID1() {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			logger.Warn("cannot become a child subreaper; orphans will not be reaped here", log.Err(err))

@@ -22,6 +22,9 @@ type record struct {
 	Groups []int             `json:"groups"`
 	Files  map[string][]byte `json:"files"` // path -> raw bytes, read through the visible names
 	Errors []string          `json:"errors"`
+	// ParentEnv is what reading the parent's /proc environ gave, when
+	// FAKECMD_READ_PARENT_ENV is set: "ok" or the error.
+	ParentEnv string `json:"parent_env,omitempty"`
 }
 
 func main() {
@@ -68,6 +71,13 @@ func main() {
 			r.Files[rel] = b
 			return nil
 		})
+	}
+	if os.Getenv("FAKECMD_READ_PARENT_ENV") != "" {
+		if _, err := os.ReadFile("/proc/" + strconv.Itoa(os.Getppid()) + "/environ"); err != nil {
+			r.ParentEnv = err.Error()
+		} else {
+			r.ParentEnv = "ok"
+		}
 	}
 	if out := os.Getenv("FAKECMD_OUT"); out != "" {
 		b, _ := json.Marshal(r)
