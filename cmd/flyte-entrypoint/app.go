@@ -308,7 +308,8 @@ var backendCredentials = map[string][]string{
 // os/signal's first Notify and its Reset cost a few hundred microseconds,
 // which was a fifth of the whole start.
 type startAbort struct {
-	ch chan os.Signal
+	ch      chan os.Signal
+	pending os.Signal // a SIGINT or SIGTERM taken off ch by during
 }
 
 func watchAbort() *startAbort {
@@ -317,23 +318,44 @@ func watchAbort() *startAbort {
 	return s
 }
 
+// during returns a context that a SIGINT or SIGTERM cancels, for a phase
+// that may wait (a remote backend), and a stop function to call when the
+// phase is over, before the channel goes on to Supervise. Without a watch
+// (exec mode) it returns ctx as it is.
+func (s *startAbort) during(ctx context.Context) (context.Context, func()) {
+	if s == nil {
+		return ctx, func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case sig := <-s.ch:
+			s.pending = sig
+			cancel()
+		case <-done:
+		}
+	}()
+	return ctx, func() { close(done); <-stopped; cancel() }
+}
+
 // aborted returns an error with 128+N when a SIGINT or SIGTERM has arrived.
 func (s *startAbort) aborted() error {
 	if s == nil {
 		return nil
 	}
-	for {
+	for s.pending == nil {
 		select {
-		case sig := <-s.ch:
-			if sig == syscall.SIGINT || sig == syscall.SIGTERM {
-				return &exitError{
-					code: 128 + int(sig.(syscall.Signal)),
-					err:  fmt.Errorf("start aborted by %v: nothing was published and the command did not start", sig),
-				}
-			}
+		case s.pending = <-s.ch:
 		default:
 			return nil
 		}
+	}
+	sig := s.pending.(syscall.Signal)
+	return &exitError{
+		code: 128 + int(sig),
+		err:  fmt.Errorf("start aborted by %v: nothing was published and the command did not start", sig),
 	}
 }
 
@@ -386,7 +408,9 @@ func (a *app) runCmd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	outs, err := plan.Resolve(c.Context)
+	ctx, stopWatch := abort.during(c.Context)
+	outs, err := plan.Resolve(ctx)
+	stopWatch()
 	if aerr := abort.aborted(); aerr != nil {
 		return aerr
 	}
