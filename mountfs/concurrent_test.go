@@ -87,6 +87,55 @@ func readTree(top string) (map[string]string, error) {
 	return out, nil
 }
 
+// readVisibleTree reads the visible names of dir through their symlinks,
+// the way a task that opens them one by one does: path -> content. A name
+// whose symlink through ..data dangles (its version does not have it) is
+// listed in dangling instead. Any other failure is err.
+func readVisibleTree(dir string) (files map[string]string, dangling []string, err error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	files = map[string]string{}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, "..") {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			if target, lerr := os.Readlink(p); lerr == nil && target == "..data/"+name {
+				dangling = append(dangling, name)
+				continue
+			}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if !fi.IsDir() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, nil, err
+			}
+			files[name] = string(b)
+			continue
+		}
+		sub, err := os.ReadDir(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, s := range sub {
+			b, err := os.ReadFile(filepath.Join(p, s.Name()))
+			if err != nil {
+				return nil, nil, err
+			}
+			files[name+"/"+s.Name()] = string(b)
+		}
+	}
+	return files, dangling, nil
+}
+
 // readSnapshot reads one version the way the package doc says a reader
 // should. retry is true when the version was retired meanwhile.
 func readSnapshot(dir string) (files map[string]string, retry bool, err error) {
@@ -194,21 +243,25 @@ func TestReadersNeverSeeAMixOfVersions(t *testing.T) {
 		}
 	}()
 
-	// Reader 2: the visible names. While no publish is under way they must
-	// be exactly the current version's set, through ..data. Otherwise a
-	// read may straddle a swap; it must still never fail but with ENOENT
-	// (a stale name whose file is gone).
-	var quiet, busy atomic.Int64
+	// Reader 2: the visible names. While ..data names the version of the
+	// last publish that returned, the names that resolve must be exactly
+	// that version's set; the only others are the dangling symlinks of the
+	// next version's new names, made before its ..data rename. Once the
+	// publisher is idle there are none of those either. Otherwise a read
+	// may straddle a swap; it must still never fail but with ENOENT (a
+	// stale name whose file is gone).
+	var quiet, busy, dangled atomic.Int64
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for extra := 0; extra < 20 && !failed.Load(); {
-			if stop.Load() {
+			idle := stop.Load()
+			if idle {
 				extra++
 			}
 			d1 := last.Load()
 			t1, err1 := os.Readlink(filepath.Join(dir, "..data"))
-			files, err := readTree(dir)
+			files, dangling, err := readVisibleTree(dir)
 			t2, err2 := os.Readlink(filepath.Join(dir, "..data"))
 			d2 := last.Load()
 			if !assert.NoError(t, err1) || !assert.NoError(t, err2) {
@@ -226,6 +279,13 @@ func TestReadersNeverSeeAMixOfVersions(t *testing.T) {
 					failed.Store(true)
 					return
 				}
+				if len(dangling) > 0 {
+					dangled.Add(1)
+				}
+				if idle && !assert.Empty(t, dangling, "dangling names once the publisher is idle") {
+					failed.Store(true)
+					return
+				}
 				continue
 			}
 			busy.Add(1)
@@ -238,8 +298,8 @@ func TestReadersNeverSeeAMixOfVersions(t *testing.T) {
 	}()
 
 	wg.Wait()
-	t.Logf("%d publishes; snapshots: %d consistent, %d retried, %d versions seen; visible passes: %d quiet, %d during a publish",
-		publish, snapshots.Load(), retries.Load(), seen.Load(), quiet.Load(), busy.Load())
+	t.Logf("%d publishes; snapshots: %d consistent, %d retried, %d versions seen; visible passes: %d quiet (%d with dangling new names), %d during a publish",
+		publish, snapshots.Load(), retries.Load(), seen.Load(), quiet.Load(), dangled.Load(), busy.Load())
 	assert.Positive(t, snapshots.Load())
 	assert.Positive(t, quiet.Load())
 	assert.Len(t, versions(t, dir), 1, "old versions are all removed")

@@ -11,14 +11,32 @@
 //	    api-key -> ..data/api-key
 //	    db -> ..data/db
 //
-// Publish writes every file of a new version into a new version directory,
-// then publishes it with one rename(2) of a symlink onto ..data. Before that
-// rename nothing visible has changed; after it every path through ..data
-// names the new version. Then the visible names that are new get their
-// symlink (made at a temporary name and renamed into place), visible names
-// the new version no longer has are removed, and older version directories
-// are retired. A name present in both versions keeps its symlink: it goes
-// through ..data, so it switched with the rename.
+// Publishing a version has two steps, so that a caller can check something
+// between writing and making visible (Prepare, then Commit or Abort), and
+// Publish does both:
+//
+//  1. Prepare writes every file of the new version into a new version
+//     directory, gives each visible name that is new in this version its
+//     symlink through ..data (made at a temporary name and renamed into
+//     place, never over an existing name), and makes ..data_tmp, a symlink
+//     to the new version. A new visible name dangles until ..data names the
+//     new version: opening it fails with ENOENT, as for a name that was
+//     removed just after a reader listed the directory. Nothing that
+//     resolves through ..data has changed.
+//  2. Commit renames ..data_tmp onto ..data with one rename(2), the only
+//     commit point: before it every name resolves as in the previous
+//     version, after it every path through ..data names the new version.
+//     Then the visible names the new version no longer has (they dangle
+//     since the rename) are removed and older version directories are
+//     retired. A name present in both versions keeps its symlink: it goes
+//     through ..data, so it switched with the rename.
+//
+// So a process killed at any point of a publish, even with SIGKILL, leaves
+// the previous version or the new one complete and visible (the previous
+// one is none on a first publish): the visible names that resolve are
+// exactly the set of the version ..data names. Besides, it can leave hidden
+// names (a version directory, ..old_*, ..data_tmp, ..link_tmp) and dangling
+// visible symlinks through ..data, and the next publish removes them.
 //
 // # Reading a consistent snapshot
 //
@@ -37,8 +55,9 @@
 // away (to ..old_<timestamp>) before anything in it is removed, so a read
 // that found <dir>/V found all of it.
 //
-// Publish serialises calls within a process. Two processes must not publish
-// to the same directory at the same time.
+// Publishes are serialised within a process: a Pending holds the lock from
+// Prepare to Commit or Abort. Two processes must not publish to the same
+// directory at the same time.
 package mountfs
 
 import (
@@ -92,8 +111,8 @@ type File struct {
 type Options struct {
 	// Root prefixes the mount directory (--root). "" is the real /.
 	Root string
-	// UID and GID own every file, directory and symlink that Publish
-	// creates. -1 leaves that part of the owner as it is.
+	// UID and GID own every file, directory and symlink that a publish
+	// creates, and the visible symlinks it keeps. -1 leaves that part of the owner as it is.
 	UID, GID int
 	// Logger gets the warnings (a mount not on tmpfs or ramfs, leftovers that
 	// could not be removed). nil logs nothing.
@@ -135,14 +154,16 @@ func fail(op, path string, err error) *Error {
 	return &Error{Op: op, Path: path, Err: err}
 }
 
-// publishMu serialises Publish within the process (the watcher republishes
-// while nothing else should).
+// publishMu serialises publishes within the process (the watcher
+// republishes while nothing else should). Prepare takes it, and Commit or
+// Abort gives it back.
 var publishMu sync.Mutex
 
-// testHook, when set, runs at the named stage of Publish; an error it
+// testHook, when set, runs at the named stage of a publish; an error it
 // returns fails the publish there. Stages: "written" (the new version is
-// complete, nothing visible changed yet), "swapped" (..data names the new
-// version, the visible names are not done yet).
+// complete, nothing visible changed yet), "linked" (the end of Prepare: the
+// new visible names and ..data_tmp are made), "commit" (the start of
+// Commit, just before the rename).
 var testHook func(stage string) error
 
 // now is time.Now; a test stops the clock with it.
@@ -156,21 +177,60 @@ func hook(stage string) error {
 }
 
 // Publish writes files as a new version under Dir(opts.Root) and makes it
-// the current one. It is all or nothing: on any error the new version
-// directory is removed, and what a reader sees is the previous version,
-// unchanged. The error is then an *Error.
-//
-// The mount directory is created with its parents if missing, and set to
-// 0755. Files are 0400, and the version and group directories 0500, owned by
-// opts.UID and opts.GID. Publish warns through opts.Logger when the mount
-// directory is not memory-backed.
-//
-// Publish checks every File.Path (one or two plain components, none of them
-// ".", "..", empty or starting with ".."; no two files at one path; no name
-// both a file and a group) and refuses to replace anything in the mount
-// directory that is not one of its own symlinks, before anything is
-// written.
+// the current one: Prepare, then Commit. It is all or nothing: on any
+// error nothing the publish made is left, and what a reader sees is the
+// previous version, unchanged. The error is then an *Error.
 func Publish(opts Options, files []File) (Result, error) {
+	p, err := Prepare(opts, files)
+	if err != nil {
+		return Result{Dir: Dir(opts.Root)}, err
+	}
+	return p.Commit()
+}
+
+// Pending is a version that Prepare wrote and that is not visible yet.
+// Commit makes it the current version and Abort removes it; until one of
+// them runs, every other publish in the process waits. A Pending is for
+// one goroutine.
+type Pending struct {
+	p       *publisher
+	st      state
+	version string      // the new version directory
+	created []string    // the visible symlinks Prepare made
+	chowned []linkOwner // kept visible symlinks whose owner Prepare changed
+	dataTmp bool        // Prepare made ..data_tmp
+	res     Result
+	files   int
+	done    bool // Commit or Abort ran
+}
+
+// linkOwner is a symlink's owner before Prepare changed it.
+type linkOwner struct {
+	name     string
+	uid, gid int
+}
+
+// Prepare writes files as a new version under Dir(opts.Root) without
+// making it visible. It does everything that can fail for reasons of the
+// files or the directory, so that Commit has only the rename left:
+//
+//   - It checks every File.Path (one or two plain components, none of them
+//     ".", "..", empty or starting with ".."; no two files at one path; no
+//     name both a file and a group) before anything is created.
+//   - It creates the mount directory with its parents if missing, and sets
+//     it to 0755. It warns through opts.Logger when the mount directory is
+//     not memory-backed.
+//   - It refuses to replace anything in the mount directory that is not
+//     one of its own symlinks, before anything is written.
+//   - It writes the version directory: files 0400, the version and group
+//     directories 0500, owned by opts.UID and opts.GID.
+//   - It makes the symlinks of the visible names that are new in this
+//     version. They dangle until Commit.
+//
+// On error nothing it made is left but the mount directory, and the error
+// is an *Error. On success the caller must call Commit or Abort: the
+// Pending holds the publish lock until then.
+func Prepare(opts Options, files []File) (*Pending, error) {
 	p := &publisher{
 		dir:    Dir(opts.Root),
 		uid:    owner(opts.UID),
@@ -180,18 +240,23 @@ func Publish(opts Options, files []File) (Result, error) {
 	if p.logger == nil {
 		p.logger = log.Nop()
 	}
-	res := Result{Dir: p.dir}
-
 	names, err := plan(files)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 
 	publishMu.Lock()
-	defer publishMu.Unlock()
+	pd, err := p.prepare(names, files)
+	if err != nil {
+		publishMu.Unlock()
+		return nil, err
+	}
+	return pd, nil
+}
 
+func (p *publisher) prepare(names []string, files []File) (*Pending, error) {
 	if err := p.ensureDir(); err != nil {
-		return res, err
+		return nil, err
 	}
 	mem, err := OnMemoryFS(p.dir)
 	switch {
@@ -201,28 +266,175 @@ func Publish(opts Options, files []File) (Result, error) {
 		p.logger.Warn("the secrets directory is not on a memory-backed filesystem (tmpfs or ramfs): secret files may reach a disk",
 			log.String("dir", p.dir))
 	}
-	res.MemoryBacked = mem
 
 	st, err := p.scan(names)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	version, err := p.writeVersion(files)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	if err := p.swap(version); err != nil {
-		p.removeTree(version)
-		return res, err
+	pd := &Pending{
+		p:       p,
+		st:      st,
+		version: version,
+		res:     Result{Dir: p.dir, Version: version, MemoryBacked: mem},
+		files:   len(files),
 	}
-	if err := p.link(names, st, version); err != nil {
-		return res, err
+	err = pd.link(names)
+	if err == nil {
+		if err = p.newLink(version, dataTmp); err == nil {
+			pd.dataTmp = true
+			if herr := hook("linked"); herr != nil {
+				err = fail("publish", p.path(version), herr)
+			}
+		}
 	}
-	p.cleanup(st, version)
+	if err != nil {
+		pd.rollbackLogged()
+		return nil, err
+	}
+	return pd, nil
+}
 
-	res.Version = version
-	p.logger.Info("published secret files", log.String("dir", p.dir), log.String("version", version), log.Int("files", len(files)))
-	return res, nil
+// Commit makes the prepared version the current one with one rename of
+// ..data, then removes the visible names the new version no longer has and
+// retires the older versions. A failure after the rename is only a warning:
+// what it leaves is hidden or dangling, and the next publish removes it.
+//
+// When the rename fails, Commit undoes what Prepare made, as Abort does,
+// and returns an *Error: what a reader sees is the previous version,
+// unchanged. Commit after Commit or Abort is an error.
+func (pd *Pending) Commit() (Result, error) {
+	if pd.done {
+		return Result{Dir: pd.p.dir}, &Error{Op: "commit", Path: pd.p.path(pd.version), Err: errors.New("the publish is over already")}
+	}
+	pd.done = true
+	defer publishMu.Unlock()
+	p := pd.p
+
+	var err error
+	if herr := hook("commit"); herr != nil {
+		err = fail("publish", p.path(dataLink), herr)
+	} else if rerr := os.Rename(p.path(dataTmp), p.path(dataLink)); rerr != nil {
+		err = fail("publish (rename ..data_tmp to ..data)", p.path(dataLink), rerr)
+	}
+	if err != nil {
+		pd.rollbackLogged()
+		return Result{Dir: p.dir, MemoryBacked: pd.res.MemoryBacked}, err
+	}
+	pd.dataTmp = false // it is ..data now
+	p.cleanup(pd.st, pd.version)
+
+	p.logger.Info("published secret files", log.String("dir", p.dir), log.String("version", pd.version), log.Int("files", pd.files))
+	return pd.res, nil
+}
+
+// Abort removes what Prepare made: the prepared version directory,
+// ..data_tmp and the new visible symlinks, and gives the kept visible
+// symlinks their previous owner back. The previous version stays as it
+// was. After Commit, failed or not, or after Abort, it does nothing and
+// returns nil, so a caller can defer it right after Prepare. An error
+// (an *Error, or several joined) names what could not be removed.
+func (pd *Pending) Abort() error {
+	if pd == nil || pd.done {
+		return nil
+	}
+	pd.done = true
+	defer publishMu.Unlock()
+	return pd.rollback()
+}
+
+// link gives each visible name that is new its symlink through ..data,
+// and each kept one its owner. Nothing a reader resolves changes: a new
+// name dangles until ..data names the new version.
+func (pd *Pending) link(names []string) error {
+	p := pd.p
+	for _, name := range names {
+		if pd.st.ours[name] {
+			if err := pd.chownKept(name); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := p.newLink(dataLink+"/"+name, linkTmp); err != nil {
+			return err
+		}
+		if err := renameNoReplace(p.path(linkTmp), p.path(name)); err != nil {
+			_ = os.Remove(p.path(linkTmp))
+			return fail("create visible symlink", p.path(name), err)
+		}
+		pd.created = append(pd.created, name)
+	}
+	return nil
+}
+
+// chownKept gives a kept visible symlink the owner asked for, and notes
+// its owner before, for a rollback.
+func (pd *Pending) chownKept(name string) error {
+	p := pd.p
+	if !p.chowns() {
+		return nil
+	}
+	path := p.path(name)
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fail("stat symlink", path, err)
+	}
+	sys, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fail("stat symlink", path, errors.New("no owner in the stat result"))
+	}
+	was := linkOwner{name: name, uid: int(sys.Uid), gid: int(sys.Gid)}
+	if (p.uid < 0 || p.uid == was.uid) && (p.gid < 0 || p.gid == was.gid) {
+		return nil
+	}
+	if err := os.Lchown(path, p.uid, p.gid); err != nil {
+		return fail("chown symlink", path, err)
+	}
+	pd.chowned = append(pd.chowned, was)
+	return nil
+}
+
+// rollback undoes Prepare, newest first. It removes only what Prepare
+// made, none of which a reader resolves, so the previous version is left
+// as it was.
+func (pd *Pending) rollback() error {
+	p := pd.p
+	var errs []error
+	if pd.dataTmp {
+		if err := os.Remove(p.path(dataTmp)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fail("remove the ..data_tmp symlink", p.path(dataTmp), err))
+		}
+		pd.dataTmp = false
+	}
+	for i := len(pd.created) - 1; i >= 0; i-- {
+		path := p.path(pd.created[i])
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fail("remove a symlink of an aborted publish", path, err))
+		}
+	}
+	pd.created = nil
+	for i := len(pd.chowned) - 1; i >= 0; i-- {
+		o := pd.chowned[i]
+		if err := os.Lchown(p.path(o.name), o.uid, o.gid); err != nil {
+			errs = append(errs, fail("give a symlink its owner back", p.path(o.name), err))
+		}
+	}
+	pd.chowned = nil
+	if err := p.removeTree(pd.version); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// rollbackLogged is rollback for a publish that failed already: what it
+// cannot undo is logged, and the caller returns the first error.
+func (pd *Pending) rollbackLogged() {
+	if err := pd.rollback(); err != nil {
+		pd.p.logger.Error("cannot undo all of a failed publish", log.String("dir", pd.p.dir), log.Err(err))
+	}
 }
 
 func owner(id int) int {
@@ -446,11 +658,11 @@ func (p *publisher) writeVersion(files []File) (string, error) {
 		return "", err
 	}
 	if err := p.fillVersion(version, files); err != nil {
-		p.removeTree(version)
+		p.removeTreeLogged(version)
 		return "", err
 	}
 	if err := hook("written"); err != nil {
-		p.removeTree(version)
+		p.removeTreeLogged(version)
 		return "", fail("publish", p.path(version), err)
 	}
 	return version, nil
@@ -557,74 +769,11 @@ func (p *publisher) newLink(target, tmp string) error {
 	return nil
 }
 
-// swap makes ..data name version with one rename(2).
-func (p *publisher) swap(version string) error {
-	if err := p.newLink(version, dataTmp); err != nil {
-		return err
-	}
-	if err := os.Rename(p.path(dataTmp), p.path(dataLink)); err != nil {
-		_ = os.Remove(p.path(dataTmp))
-		return fail("publish (rename ..data_tmp to ..data)", p.path(dataLink), err)
-	}
-	return nil
-}
-
-// link gives each visible name that is new its symlink through ..data. On
-// error it puts the previous version back: ..data, the visible names, and
-// it removes the new version directory.
-func (p *publisher) link(names []string, st state, version string) error {
-	var created []string
-	err := hook("swapped")
-	if err != nil {
-		err = fail("publish", p.path(dataLink), err)
-	}
-	for _, name := range names {
-		if err != nil {
-			break
-		}
-		if st.ours[name] {
-			if p.chowns() {
-				if lerr := os.Lchown(p.path(name), p.uid, p.gid); lerr != nil {
-					err = fail("chown symlink", p.path(name), lerr)
-				}
-			}
-			continue
-		}
-		if err = p.newLink(dataLink+"/"+name, linkTmp); err != nil {
-			break
-		}
-		if rerr := renameNoReplace(p.path(linkTmp), p.path(name)); rerr != nil {
-			_ = os.Remove(p.path(linkTmp))
-			err = fail("create visible symlink", p.path(name), rerr)
-			break
-		}
-		created = append(created, name)
-	}
-	if err == nil {
-		return nil
-	}
-
-	// Roll back, newest first: ..data, then the names, then the version.
-	if st.oldTarget != "" {
-		if rerr := p.swap(st.oldTarget); rerr != nil {
-			p.logger.Error("cannot put the previous version back", log.String("dir", p.dir), log.Err(rerr))
-		}
-	} else if rerr := os.Remove(p.path(dataLink)); rerr != nil {
-		p.logger.Error("cannot remove the ..data symlink of a failed first publish", log.String("dir", p.dir), log.Err(rerr))
-	}
-	for _, name := range created {
-		if rerr := os.Remove(p.path(name)); rerr != nil {
-			p.logger.Error("cannot remove a symlink of a failed publish", log.String("path", p.path(name)), log.Err(rerr))
-		}
-	}
-	p.removeTree(version)
-	return err
-}
-
-// cleanup removes the visible names the new version no longer has and
-// retires every other version directory. The new version is published
-// already, so a failure here is a warning: what is left over is a dangling
-// symlink or a hidden directory, and the next publish tries again.
+// cleanup removes the visible names the new version no longer has, a
+// leftover ..link_tmp, and retires every other version directory. The new
+// version is published already, so a failure here is a warning: what is
+// left over is a dangling symlink or a hidden name, and the next publish
+// tries again.
 func (p *publisher) cleanup(st state, version string) {
 	for name := range st.ours {
 		if st.needed[name] {
@@ -633,6 +782,9 @@ func (p *publisher) cleanup(st state, version string) {
 		if err := os.Remove(p.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			p.logger.Warn("cannot remove a stale secret symlink", log.String("path", p.path(name)), log.Err(err))
 		}
+	}
+	if err := os.Remove(p.path(linkTmp)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		p.logger.Warn("cannot remove a leftover temporary symlink", log.String("path", p.path(linkTmp)), log.Err(err))
 	}
 	for _, v := range st.versions {
 		if v == version {
@@ -648,14 +800,14 @@ func (p *publisher) cleanup(st state, version string) {
 				continue
 			}
 		}
-		p.removeTree(old)
+		p.removeTreeLogged(old)
 	}
 }
 
 // removeTree removes a version directory of the mount directory. Its
 // directories are 0500, so it makes them writable first: that is what lets
 // a non-root shim remove them.
-func (p *publisher) removeTree(name string) {
+func (p *publisher) removeTree(name string) error {
 	path := p.path(name)
 	_ = filepath.WalkDir(path, func(sub string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
@@ -664,6 +816,14 @@ func (p *publisher) removeTree(name string) {
 		return nil
 	})
 	if err := os.RemoveAll(path); err != nil {
-		p.logger.Warn("cannot remove a secrets version directory", log.String("path", path), log.Err(err))
+		return fail("remove a secrets version directory", path, err)
+	}
+	return nil
+}
+
+// removeTreeLogged is removeTree where a failure is only a warning.
+func (p *publisher) removeTreeLogged(name string) {
+	if err := p.removeTree(name); err != nil {
+		p.logger.Warn("cannot remove a secrets version directory", log.String("path", p.path(name)), log.Err(err))
 	}
 }

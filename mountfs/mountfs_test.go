@@ -417,6 +417,16 @@ func setHook(t *testing.T, h func(stage string) error) {
 	t.Cleanup(func() { testHook = nil })
 }
 
+// failAt is a test hook that fails the publish at one stage.
+func failAt(want string) func(stage string) error {
+	return func(stage string) error {
+		if stage == want {
+			return errors.New("injected")
+		}
+		return nil
+	}
+}
+
 func TestPublishFailureLeavesThePreviousVersion(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -424,36 +434,27 @@ func TestPublishFailureLeavesThePreviousVersion(t *testing.T) {
 		wantErr string
 	}{
 		{
-			name: "failure before the swap",
-			hook: func(string) func(string) error {
-				return func(stage string) error {
-					if stage == "written" {
-						return errors.New("injected")
-					}
-					return nil
-				}
-			},
+			name:    "failure once the version is written",
+			hook:    func(string) func(string) error { return failAt("written") },
 			wantErr: "injected",
 		},
 		{
-			name: "failure after the swap",
-			hook: func(string) func(string) error {
-				return func(stage string) error {
-					if stage == "swapped" {
-						return errors.New("injected")
-					}
-					return nil
-				}
-			},
+			name:    "failure once the new names are linked",
+			hook:    func(string) func(string) error { return failAt("linked") },
+			wantErr: "injected",
+		},
+		{
+			name:    "failure just before the rename of ..data",
+			hook:    func(string) func(string) error { return failAt("commit") },
 			wantErr: "injected",
 		},
 		{
 			// Something takes a new visible name between the scan and the
-			// link: the rename must not clobber it, and the swap is undone.
+			// link: the rename must not clobber it, and the publish is undone.
 			name: "a name taken during the publish",
 			hook: func(dir string) func(string) error {
 				return func(stage string) error {
-					if stage == "swapped" {
+					if stage == "written" {
 						return os.WriteFile(filepath.Join(dir, "new"), []byte("raced"), 0o644)
 					}
 					return nil
@@ -500,16 +501,15 @@ func without(s []string, x string) []string {
 }
 
 func TestFailedFirstPublishLeavesNothing(t *testing.T) {
-	root := t.TempDir()
-	setHook(t, func(stage string) error {
-		if stage == "swapped" {
-			return errors.New("injected")
-		}
-		return nil
-	})
-	_, err := Publish(opts(root), []File{file("a", "a1"), file("g/k", "k1")})
-	require.Error(t, err)
-	assert.Empty(t, names(t, Dir(root)))
+	for _, stage := range []string{"written", "linked", "commit"} {
+		t.Run(stage, func(t *testing.T) {
+			root := t.TempDir()
+			setHook(t, failAt(stage))
+			_, err := Publish(opts(root), []File{file("a", "a1"), file("g/k", "k1")})
+			require.Error(t, err)
+			assert.Empty(t, names(t, Dir(root)))
+		})
+	}
 }
 
 func TestPublishNeverPutsAValueInAnErrorOrALogLine(t *testing.T) {
@@ -520,12 +520,7 @@ func TestPublishNeverPutsAValueInAnErrorOrALogLine(t *testing.T) {
 	files := []File{file("a", canary), file("g/k", canary+"\xff")}
 	_, err := Publish(o, files)
 	require.NoError(t, err)
-	setHook(t, func(stage string) error {
-		if stage == "swapped" {
-			return errors.New("injected")
-		}
-		return nil
-	})
+	setHook(t, failAt("commit"))
 	_, err = Publish(o, append(files, file("b", canary)))
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), canary)
