@@ -275,8 +275,6 @@ func (a *app) entryConfig() (entry.Config, error) {
 		AllowEnv:   a.cfg.AllowEnv,
 		PassEnv:    a.cfg.PassEnv,
 		Scrub:      credentialVars(a.cfg.Backends),
-		UID:        -1,
-		GID:        -1,
 		Logger:     a.log,
 	}, nil
 }
@@ -389,19 +387,26 @@ func (a *app) runCmd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// --user is looked up now, since the mounted files belong to that user.
+	// A malformed value is a bad flag (2) at once; a user the image does not
+	// know, or one this process cannot switch to (126, internal/exec's code),
+	// belongs to the exec phase and is reported there, after the phases
+	// before it.
 	var cred *xexec.Credential
+	var userErr error
+	uid, gid := -1, -1
 	if a.cfg.User != "" {
-		// A malformed --user is a usage error (2); a user the image does not
-		// know, or one this process cannot switch to, means the command cannot
-		// be run as asked (126). internal/exec's errors carry the code.
-		cred, err = xexec.LookupUser(a.cfg.User, xexec.PasswdFile, xexec.GroupFile)
-		if err != nil {
-			return fmt.Errorf("--user: %w", err)
+		cred, userErr = xexec.LookupUser(a.cfg.User, xexec.PasswdFile, xexec.GroupFile)
+		if userErr == nil {
+			userErr = xexec.CheckCredential(cred)
 		}
-		if err := xexec.CheckCredential(cred); err != nil {
-			return fmt.Errorf("--user: %w", err)
+		var xe *xexec.Error
+		if errors.As(userErr, &xe) && xe.Code == entry.CodeUsage {
+			return fmt.Errorf("--user: %w", userErr)
 		}
-		cfg.UID, cfg.GID = int(cred.UID), int(cred.GID)
+		if userErr == nil {
+			uid, gid = int(cred.UID), int(cred.GID)
+		}
 	}
 
 	plan, err := entry.Load(cfg)
@@ -421,8 +426,18 @@ func (a *app) runCmd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// The command is looked up before publishing, so that a missing one
-	// leaves nothing behind (SPEC: no files, no start).
+	// Publishing in two steps keeps the phase order and the promise that a
+	// command that cannot start leaves nothing behind: the new version is
+	// written (73 if it can't be), then the command and the user are
+	// checked (126/127), and only then made visible with one rename.
+	pending, err := plan.Prepare(staged, uid, gid)
+	if err != nil {
+		return err
+	}
+	defer pending.Abort() // a no-op once committed
+	if userErr != nil {
+		return fmt.Errorf("--user: %w", userErr)
+	}
 	path, err := xexec.LookPath(a.command[0], lookupEnv(staged.Env, "PATH"))
 	if err != nil {
 		return err
@@ -430,7 +445,7 @@ func (a *app) runCmd(c *cli.Context) error {
 	if err := abort.aborted(); err != nil {
 		return err
 	}
-	if err := plan.Publish(staged); err != nil {
+	if err := entry.Commit(pending); err != nil {
 		return err
 	}
 	if !supervise {

@@ -590,3 +590,43 @@ func TestConfigVariables(t *testing.T) {
 	assert.Equal(t, 2, res.code, res.stderr)
 	assert.Contains(t, res.stderr, "Bad_Project")
 }
+
+// TestFirstFailingPhaseDecidesTheCode: validation (65), resolution (69),
+// value checks (65), publishing (73), exec (126/127), whatever fails later
+// too. And a command that cannot start leaves nothing published.
+func TestFirstFailingPhaseDecidesTheCode(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "ok"), []byte("fine"))
+	writeFile(t, filepath.Join(dir, "bin"), []byte{0xff})
+	aFile := filepath.Join(dir, "ok") // a --root that cannot hold a directory
+	file := "key=ok,mount=/etc/flyte/secrets"
+	cases := []struct {
+		name     string
+		r        run
+		wantCode int
+	}{
+		{name: "invalid request beats unknown user", wantCode: 65,
+			r: run{args: []string{"--dir", dir, "--user", "no-such-user", "--secret", "bad.name"}}},
+		{name: "missing secret beats unknown user and missing command", wantCode: 69,
+			r: run{args: []string{"--dir", dir, "--user", "no-such-user", "--secret", "absent"}, command: []string{"no-such-cmd"}}},
+		{name: "binary env value beats unwritable mount", wantCode: 65,
+			r: run{args: []string{"--dir", dir, "--secret", "bin", "--secret", file}, env: map[string]string{"FLYTE_ENTRYPOINT_ROOT": aFile}}},
+		{name: "unwritable mount beats missing command", wantCode: 73,
+			r: run{args: []string{"--dir", dir, "--secret", file}, command: []string{"no-such-cmd"}, env: map[string]string{"FLYTE_ENTRYPOINT_ROOT": aFile}}},
+		{name: "unwritable mount beats unknown user", wantCode: 73,
+			r: run{args: []string{"--dir", dir, "--user", "no-such-user", "--secret", file}, env: map[string]string{"FLYTE_ENTRYPOINT_ROOT": aFile}}},
+		{name: "unknown user", wantCode: 126,
+			r: run{args: []string{"--dir", dir, "--user", "no-such-user", "--secret", file}}},
+		{name: "missing command", wantCode: 127,
+			r: run{args: []string{"--dir", dir, "--secret", file}, command: []string{"no-such-cmd"}}},
+		{name: "malformed user is a bad flag", wantCode: 2,
+			r: run{args: []string{"--dir", dir, "--user", "1:2:3", "--secret", "bad.name"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := tc.r.exec(t)
+			assert.Equal(t, tc.wantCode, res.code, res.stderr)
+			assertNothingStarted(t, res)
+		})
+	}
+}

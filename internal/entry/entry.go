@@ -61,7 +61,6 @@ type Config struct {
 	AllowEnv []string // loader/shell names let through
 	PassEnv  []string // credentials let through to the child
 	Scrub    []string // the shim's own credentials, removed from the child's environment
-	UID, GID int      // owner of the mounted files; -1 leaves it
 
 	Logger *log.Logger
 }
@@ -313,19 +312,33 @@ func (p *Plan) Stage(outs []Outcome) (*Staged, error) {
 	return &Staged{Env: env, Files: files}, nil
 }
 
-// Publish is the publishing phase: all files appear at once, or none do.
-// With no file requests it touches nothing.
-func (p *Plan) Publish(s *Staged) error {
+// Prepare is the publishing phase up to its commit point: it writes the new
+// version of the mount, owned by uid:gid (-1 leaves the owner), where no
+// reader sees it yet. The caller makes it visible with Commit, or drops it
+// with Abort; a nil Pending (no file requests) does neither.
+func (p *Plan) Prepare(s *Staged, uid, gid int) (*mountfs.Pending, error) {
 	if len(s.Files) == 0 {
-		return nil
+		return nil, nil
 	}
-	_, err := mountfs.Publish(mountfs.Options{
+	pending, err := mountfs.Prepare(mountfs.Options{
 		Root:   p.cfg.Root,
-		UID:    p.cfg.UID,
-		GID:    p.cfg.GID,
+		UID:    uid,
+		GID:    gid,
 		Logger: p.log.Named("mountfs"),
 	}, s.Files)
 	if err != nil {
+		return nil, fail(CodeMount, err)
+	}
+	return pending, nil
+}
+
+// Commit publishes a prepared version with one rename: all files appear at
+// once. A nil Pending has nothing to publish.
+func Commit(pending *mountfs.Pending) error {
+	if pending == nil {
+		return nil
+	}
+	if _, err := pending.Commit(); err != nil {
 		return fail(CodeMount, err)
 	}
 	return nil
