@@ -36,7 +36,7 @@ func main() {
 	defer os.RemoveAll(work)
 	src := filepath.Join(work, "src")
 	check(os.Mkdir(src, 0o700))
-	args := []string{"--dir", src, "--root", filepath.Join(work, "root"), "--store", filepath.Join(work, "store")}
+	args := []string{"--dir", src, "--store", filepath.Join(work, "store")}
 	for i := range *secrets {
 		key := "secret-" + strconv.Itoa(i)
 		check(os.WriteFile(filepath.Join(src, key), []byte("value-of-"+key), 0o600))
@@ -46,17 +46,22 @@ func main() {
 			args = append(args, "--secret", key)
 		}
 	}
-	shimArgs := append(append(args, "--"), *command)
+	// Each shim run publishes into a fresh --root, as each container start
+	// does: production never republishes over an earlier start's mount.
+	shimArgs := func(i int) []string {
+		a := append(append([]string{}, args...), "--root", filepath.Join(work, "root-"+strconv.Itoa(i)))
+		return append(append(a, "--"), *command)
+	}
 	env := []string{"PATH=/usr/bin:/bin", "HOME=" + work}
 
 	// One warm-up run of each, which also checks that they work.
 	runOnce(*baseline, []string{*command}, env, true)
-	runOnce(*shim, shimArgs, env, true)
+	runOnce(*shim, shimArgs(-1), env, true)
 
 	var base, with []time.Duration
-	for range *n {
+	for i := range *n {
 		base = append(base, runOnce(*baseline, []string{*command}, env, false))
-		with = append(with, runOnce(*shim, shimArgs, env, false))
+		with = append(with, runOnce(*shim, shimArgs(i), env, false))
 	}
 	mb, ms := median(base), median(with)
 	fmt.Printf("secrets=%d files=%d runs=%d\n", *secrets, *files, *n)

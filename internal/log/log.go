@@ -55,7 +55,7 @@ func New(w io.Writer, format Format, level zapcore.Level) *Logger {
 		MessageKey:     "msg",
 		LineEnding:     zapcore.DefaultLineEnding,
 		EncodeLevel:    zapcore.LowercaseLevelEncoder,
-		EncodeTime:     zapcore.RFC3339NanoTimeEncoder,
+		EncodeTime:     utcRFC3339Nano,
 		EncodeDuration: zapcore.StringDurationEncoder,
 		EncodeName:     zapcore.FullNameEncoder,
 	}
@@ -68,6 +68,12 @@ func New(w io.Writer, format Format, level zapcore.Level) *Logger {
 		enc = zapcore.NewJSONEncoder(cfg)
 	}
 	return &Logger{core: zapcore.NewCore(enc, zapcore.AddSync(w), level)}
+}
+
+// utcRFC3339Nano prints times in UTC: log lines from many containers line
+// up, and the shim need not load /etc/localtime to write one.
+func utcRFC3339Nano(t time.Time, enc zapcore.PrimitiveArrayEncoder) {
+	enc.AppendString(t.UTC().Format(time.RFC3339Nano))
 }
 
 // Nop discards everything.

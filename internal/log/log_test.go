@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,9 @@ func TestJSONLinesCarryNameLevelAndFields(t *testing.T) {
 	assert.Equal(t, []any{"env", "dir"}, line["tried"])
 	assert.Equal(t, "boom", line["error"])
 	assert.Equal(t, "1s", line["took"])
+	ts, ok := line["ts"].(string)
+	require.True(t, ok)
+	assert.True(t, strings.HasSuffix(ts, "Z"), "timestamps are UTC: %s", ts)
 	assert.NotContains(t, buf.String(), "hidden")
 }
 
