@@ -7,7 +7,10 @@
 set -euo pipefail
 bin=${1:-bin/flyte-entrypoint}
 cd "$(dirname "$0")/.."
-work=$(mktemp -d)
+# /dev/shm is a tmpfs, where production keeps the mount; elsewhere the shim
+# warns that secret files may reach a disk.
+shm=/dev/shm; [ -d "$shm" ] && [ -w "$shm" ] || shm=${TMPDIR:-/tmp}
+work=$(mktemp -d "$shm/flyte-entrypoint-demo.XXXXXX")
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 
 export FLYTE_ENTRYPOINT_STORE="$work/store"
