@@ -86,7 +86,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: newEnv(os.Environ())}
 	args, a.command = splitCommand(args)
 	a.cfg = loadConfig(a.env.m)
-	cliApp := a.cliApp()
+	cliApp := a.cliApp(mentionsSecretCommand(args))
 	err := cliApp.Run(reorderArgs(cliApp, args))
 	if err != nil && !errors.Is(err, errSilent) {
 		fmt.Fprintf(stderr, "flyte-entrypoint: %v\n", err)
@@ -107,7 +107,21 @@ func splitCommand(args []string) (flags, command []string) {
 	return args[:i], args[i+1:]
 }
 
-func (a *app) cliApp() *cli.App {
+// mentionsSecretCommand reports whether the arguments may name create, get
+// or delete. Only then are those commands' flags built: the commands are
+// always listed, but a container start need not pay for their flags.
+func mentionsSecretCommand(args []string) bool {
+	for _, s := range args[min(1, len(args)):] {
+		if s == "create" || s == "get" || s == "delete" {
+			return true
+		}
+	}
+	return false
+}
+
+// cliApp builds the commands; withSecretFlags builds the flags of create,
+// get and delete too.
+func (a *app) cliApp(withSecretFlags bool) *cli.App {
 	// One set of flag definitions serves the app and each command: urfave
 	// makes a fresh flag set from them for every parse, and building them
 	// three times was measurable at start-up.
@@ -151,7 +165,7 @@ func (a *app) cliApp() *cli.App {
 				Action:       a.action(explainSpecs, a.explainCmd),
 				OnUsageError: flagUsageError,
 			},
-		}, a.secretCommands()...),
+		}, a.secretCommands(withSecretFlags)...),
 		// Errors come back to run, which prints them once and maps them to
 		// an exit code; urfave must not print them or call os.Exit itself.
 		ExitErrHandler:            func(*cli.Context, error) {},

@@ -92,9 +92,23 @@ func getSecretFlags(cfg *config) []flagSpec {
 
 // secretCommands are create, get and delete, each with its secret
 // subcommand.
-func (a *app) secretCommands() []*cli.Command {
-	// The shared flags are built once: this runs at every start, run's too.
-	// Only one command runs, so its flags may be shared.
+const (
+	createUsage = "create a secret in the store (create secret NAME)"
+	getUsage    = "show a secret's metadata, or list the secrets of a scope (get secret [NAME])"
+	deleteUsage = "delete a secret from the store (delete secret NAME)"
+)
+
+func (a *app) secretCommands(withFlags bool) []*cli.Command {
+	if !withFlags {
+		// Listed in --help, never run: no flags needed.
+		return []*cli.Command{
+			{Name: "create", Usage: createUsage},
+			{Name: "get", Usage: getUsage},
+			{Name: "delete", Usage: deleteUsage},
+		}
+	}
+	// The shared flags are built once. Only one command runs, so its flags
+	// may be shared.
 	common := secretFlags(a.cfg)
 	commonFlags := cliFlags(common)
 	createOwn, getOwn := createSecretFlags(a.cfg), getSecretFlags(a.cfg)
@@ -104,7 +118,7 @@ func (a *app) secretCommands() []*cli.Command {
 	return []*cli.Command{
 		{
 			Name:   "create",
-			Usage:  "create a secret in the store (create secret NAME)",
+			Usage:  createUsage,
 			Action: noResource("create", "secret NAME"),
 			Subcommands: []*cli.Command{{
 				Name:         "secret",
@@ -118,7 +132,7 @@ func (a *app) secretCommands() []*cli.Command {
 		},
 		{
 			Name:   "get",
-			Usage:  "show a secret's metadata, or list the secrets of a scope (get secret [NAME])",
+			Usage:  getUsage,
 			Action: noResource("get", "secret [NAME]"),
 			Subcommands: []*cli.Command{{
 				Name:         "secret",
@@ -132,7 +146,7 @@ func (a *app) secretCommands() []*cli.Command {
 		},
 		{
 			Name:   "delete",
-			Usage:  "delete a secret from the store (delete secret NAME)",
+			Usage:  deleteUsage,
 			Action: noResource("delete", "secret NAME"),
 			Subcommands: []*cli.Command{{
 				Name:         "secret",
