@@ -80,8 +80,9 @@ type SuperviseOptions struct {
 
 // forwarded is every catchable signal but SIGCHLD (the supervisor's own
 // business) and SIGURG (the Go runtime's preemption signal, which it sends
-// itself, all the time).
-var forwarded = func() []os.Signal {
+// itself, all the time). It is built when Supervise runs, not at package
+// init: exec mode never needs it.
+func forwarded() []os.Signal {
 	var sigs []os.Signal
 	for s := syscall.Signal(1); s <= 64; s++ {
 		switch s {
@@ -91,7 +92,7 @@ var forwarded = func() []os.Signal {
 		sigs = append(sigs, s)
 	}
 	return sigs
-}()
+}
 
 // Supervise runs the command as a child and stays its parent until the
 // command and everything it left behind are gone. It
@@ -150,7 +151,7 @@ func Supervise(opts SuperviseOptions) (int, error) {
 		sigs = make(chan os.Signal, 64)
 		defer signal.Stop(sigs)
 	}
-	signal.Notify(sigs, forwarded...)
+	signal.Notify(sigs, forwarded()...)
 	// SIGCHLD has its own channel of one: one waiting SIGCHLD is as good as
 	// many, since each reaps everything there is.
 	chld := make(chan os.Signal, 1)
