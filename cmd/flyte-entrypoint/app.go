@@ -122,6 +122,9 @@ func mentionsSecretCommand(args []string) bool {
 // cliApp builds the commands; withSecretFlags builds the flags of create,
 // get and delete too.
 func (a *app) cliApp(withSecretFlags bool) *cli.App {
+	// urfave adds this flag to every command and looks it up with the
+	// others: give it cached names too.
+	cli.HelpFlag = &boolFlag{&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help"}, []string{"help", "h"}}
 	// One set of flag definitions serves the app and each command: urfave
 	// makes a fresh flag set from them for every parse, and building them
 	// three times was measurable at start-up.

@@ -134,17 +134,18 @@ func (f flagSpec) cliFlag() cli.Flag {
 		if len(*f.strs) > 0 {
 			def = cli.NewStringSlice(*f.strs...)
 		}
-		return stringsFlag{&cli.StringSliceFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: def}, names}
+		return &stringsFlag{&cli.StringSliceFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: def}, names}
 	case kindDuration:
-		return durationFlag{&cli.DurationFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.dur}, names}
+		return &durationFlag{&cli.DurationFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.dur}, names}
 	case kindBool:
-		return boolFlag{&cli.BoolFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.boolean}, names}
+		return &boolFlag{&cli.BoolFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.boolean}, names}
 	default:
-		return stringFlag{&cli.StringFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.str}, names}
+		return &stringFlag{&cli.StringFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.str}, names}
 	}
 }
 
-// The wrappers below answer Names from a slice built once. urfave/cli v2
+// The wrappers below (always used as pointers, which urfave compares) answer
+// Names from a slice built once. urfave/cli v2
 // recomputes names with a regular expression on every call, and its flag
 // lookups call Names for every flag on every lookup: with twenty flags that
 // was a third of the shim's in-process start-up time.
@@ -167,10 +168,10 @@ type (
 	}
 )
 
-func (f stringFlag) Names() []string   { return f.names }
-func (f stringsFlag) Names() []string  { return f.names }
-func (f durationFlag) Names() []string { return f.names }
-func (f boolFlag) Names() []string     { return f.names }
+func (f *stringFlag) Names() []string   { return f.names }
+func (f *stringsFlag) Names() []string  { return f.names }
+func (f *durationFlag) Names() []string { return f.names }
+func (f *boolFlag) Names() []string     { return f.names }
 
 // apply copies the flag's value into config when the flag was given on the
 // command line, at this command's level or its parent's. It reports whether
