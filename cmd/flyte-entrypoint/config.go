@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"reflect"
 	"strings"
@@ -169,32 +168,7 @@ type (
 	}
 )
 
-func (f *stringFlag) Names() []string { return f.names }
-
-// Apply registers the plain flags under their cached names, as urfave's own
-// Apply does (a value of flag's own kind for each name; urfave syncs the
-// aliases after parsing) minus the regexp and the environment lookup, which
-// config does. Slices keep urfave's Apply: their value type is urfave's.
-func (f *stringFlag) Apply(set *flag.FlagSet) error {
-	for _, n := range f.names {
-		set.String(n, f.Value, f.Usage)
-	}
-	return nil
-}
-
-func (f *durationFlag) Apply(set *flag.FlagSet) error {
-	for _, n := range f.names {
-		set.Duration(n, f.Value, f.Usage)
-	}
-	return nil
-}
-
-func (f *boolFlag) Apply(set *flag.FlagSet) error {
-	for _, n := range f.names {
-		set.Bool(n, f.Value, f.Usage)
-	}
-	return nil
-}
+func (f *stringFlag) Names() []string   { return f.names }
 func (f *stringsFlag) Names() []string  { return f.names }
 func (f *durationFlag) Names() []string { return f.names }
 func (f *boolFlag) Names() []string     { return f.names }
