@@ -124,7 +124,7 @@ func mentionsSecretCommand(args []string) bool {
 func (a *app) cliApp(withSecretFlags bool) *cli.App {
 	// urfave adds this flag to every command and looks it up with the
 	// others: give it cached names too.
-	cli.HelpFlag = &boolFlag{&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help"}, []string{"help", "h"}}
+	cli.HelpFlag = &boolFlag{&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help", DisableDefaultText: true}, []string{"help", "h"}}
 	// One set of flag definitions serves the app and each command: urfave
 	// makes a fresh flag set from them for every parse, and building them
 	// three times was measurable at start-up.
@@ -362,7 +362,12 @@ func (s *startAbort) aborted() error {
 	}
 	for s.pending == nil {
 		select {
-		case s.pending = <-s.ch:
+		case sig := <-s.ch:
+			// Once Supervise has run, the channel carries every signal it
+			// forwards; only these two abort a start.
+			if sig == syscall.SIGINT || sig == syscall.SIGTERM {
+				s.pending = sig
+			}
 		default:
 			return nil
 		}
@@ -381,7 +386,7 @@ func (s *startAbort) signals() chan os.Signal {
 	return s.ch
 }
 
-func (a *app) runCmd(c *cli.Context) error {
+func (a *app) runCmd(c *cli.Context) (err error) {
 	if c.NArg() > 0 {
 		return usageError("unexpected argument %q: put the command after \"--\"", c.Args().First())
 	}
@@ -398,6 +403,16 @@ func (a *app) runCmd(c *cli.Context) error {
 	var abort *startAbort
 	if supervise {
 		abort = watchAbort()
+		// A SIGINT or SIGTERM that arrived during a phase that then failed
+		// wins over that phase's code: the start was aborted.
+		defer func() {
+			var ee *exitError
+			if err != nil && !(errors.As(err, &ee) && ee.err == errSilent) {
+				if aerr := abort.aborted(); aerr != nil {
+					err = aerr
+				}
+			}
+		}()
 	}
 
 	cfg, err := a.entryConfig()
@@ -451,12 +466,21 @@ func (a *app) runCmd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	defer pending.Abort() // a no-op once committed
+	defer func() {
+		// A no-op once committed. Before that, a version left behind would
+		// be a hidden directory holding values: say so.
+		if err := pending.Abort(); err != nil {
+			a.log.Error("could not remove the prepared mount version", log.Err(err))
+		}
+	}()
 	if userErr != nil {
 		return fmt.Errorf("--user: %w", userErr)
 	}
 	path, err := xexec.LookPath(a.command[0], lookupEnv(staged.Env, "PATH"))
 	if err != nil {
+		return err
+	}
+	if err := xexec.CheckInterpreter(path); err != nil {
 		return err
 	}
 	if err := abort.aborted(); err != nil {

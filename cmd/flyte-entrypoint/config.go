@@ -81,7 +81,7 @@ func loadConfig(environ map[string]string) *config {
 	for _, l := range []*[]string{&cfg.Backends, &cfg.PassEnv, &cfg.AllowEnv, &cfg.Registries} {
 		*l = splitList(*l)
 	}
-	_, cfg.superviseSet = environ[envPrefix+"SUPERVISE"]
+	cfg.superviseSet = environ[envPrefix+"SUPERVISE"] != "" // empty is unset, as for every variable
 	return cfg
 }
 

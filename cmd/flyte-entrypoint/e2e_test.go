@@ -599,6 +599,9 @@ func TestFirstFailingPhaseDecidesTheCode(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "ok"), []byte("fine"))
 	writeFile(t, filepath.Join(dir, "bin"), []byte{0xff})
 	aFile := filepath.Join(dir, "ok") // a --root that cannot hold a directory
+	badInterp := filepath.Join(t.TempDir(), "task.py")
+	writeFile(t, badInterp, []byte("#!/no/such/python3\nprint('hi')\n"))
+	require.NoError(t, os.Chmod(badInterp, 0o755))
 	file := "key=ok,mount=/etc/flyte/secrets"
 	cases := []struct {
 		name     string
@@ -619,6 +622,8 @@ func TestFirstFailingPhaseDecidesTheCode(t *testing.T) {
 			r: run{args: []string{"--dir", dir, "--user", "no-such-user", "--secret", file}}},
 		{name: "missing command", wantCode: 127,
 			r: run{args: []string{"--dir", dir, "--secret", file}, command: []string{"no-such-cmd"}}},
+		{name: "missing interpreter", wantCode: 126,
+			r: run{args: []string{"--dir", dir, "--secret", file}, command: []string{badInterp}}},
 		{name: "malformed user is a bad flag", wantCode: 2,
 			r: run{args: []string{"--dir", dir, "--user", "1:2:3", "--secret", "bad.name"}}},
 	}
@@ -628,5 +633,20 @@ func TestFirstFailingPhaseDecidesTheCode(t *testing.T) {
 			assert.Equal(t, tc.wantCode, res.code, res.stderr)
 			assertNothingStarted(t, res)
 		})
+	}
+}
+
+// TestHelpOnEveryCommand: -h and --help work on every command and
+// subcommand, exit 0, and print the flags' variables.
+func TestHelpOnEveryCommand(t *testing.T) {
+	for _, args := range [][]string{
+		{"-h"}, {"--help"}, {"run", "-h"}, {"dry-run", "--help"}, {"explain", "-h"},
+		{"create", "secret", "-h"}, {"get", "secret", "--help"}, {"delete", "secret", "-h"},
+	} {
+		res := run{args: args, noCmd: true}.exec(t)
+		assert.Equal(t, 0, res.code, "%v: %s", args, res.stderr)
+		assert.Contains(t, res.stdout, "USAGE", "%v", args)
+		assert.Contains(t, res.stdout, "$FLYTE_ENTRYPOINT_", "%v", args)
+		assert.NotContains(t, res.stdout, "show help (default", "%v", args)
 	}
 }

@@ -22,8 +22,10 @@
 package exec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -99,6 +101,36 @@ func LookPath(file, pathEnv string) (string, error) {
 		return "", errorf(CodeNotExecutable, "command %q: %w (PATH %q)", file, denied.Err, pathEnv)
 	}
 	return "", errorf(CodeNotFound, "command %q not found in PATH %q", file, pathEnv)
+}
+
+// CheckInterpreter catches, before anything is published, the one start
+// failure LookPath cannot see that is common in task images: a script whose
+// "#!" interpreter is missing (execve would fail with ENOENT, exit 126). It
+// reads the first line only; a file it cannot read, or one without "#!", is
+// left to execve.
+func CheckInterpreter(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var buf [256]byte
+	n, _ := io.ReadFull(f, buf[:])
+	line := buf[:n]
+	if !bytes.HasPrefix(line, []byte("#!")) {
+		return nil
+	}
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	fields := strings.Fields(string(line[2:]))
+	if len(fields) == 0 {
+		return errorf(CodeNotExecutable, "command %q: its #! line names no interpreter", path)
+	}
+	if err := checkExecutable(fields[0]); err != nil {
+		return errorf(CodeNotExecutable, "command %q: its interpreter %q cannot be run: %w", path, fields[0], errors.Unwrap(err))
+	}
+	return nil
 }
 
 // checkExecutable reports whether path names a file this process may execute.

@@ -42,7 +42,10 @@ func Decode(data []byte, v any, disallowUnknown bool) error {
 			if field == "" {
 				field = "the document"
 			}
-			return fmt.Errorf("%s is a JSON %s, want %s", field, te.Value, kind(te.Type.Kind().String()))
+			// te.Value is "number 123", "string" and the like: keep the kind,
+			// never the literal.
+			got, _, _ := strings.Cut(te.Value, " ")
+			return fmt.Errorf("%s is a JSON %s, want %s", field, got, kind(te.Type.Kind().String()))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return fmt.Errorf("an unknown field (before byte %d)", dec.InputOffset())
 		}

@@ -1,0 +1,49 @@
+package exec
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCheckInterpreter(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o755))
+		return p
+	}
+	cases := []struct {
+		name     string
+		content  string
+		wantCode int // 0: no error
+	}{
+		{name: "existing interpreter", content: "#!/bin/sh\necho hi\n"},
+		{name: "interpreter with an argument", content: "#!/bin/sh -e\n"},
+		{name: "env", content: "#!/usr/bin/env python3\n"},
+		{name: "missing interpreter", content: "#!/no/such/interpreter\n", wantCode: CodeNotExecutable},
+		{name: "interpreter is not executable", content: "#!/etc/passwd\n", wantCode: CodeNotExecutable},
+		{name: "empty #! line", content: "#!   \n", wantCode: CodeNotExecutable},
+		{name: "no #!: left to execve", content: "echo hi\n"},
+		{name: "ELF-like: left to execve", content: "\x7fELF...."},
+		{name: "empty file", content: ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckInterpreter(write("cmd", tc.content))
+			if tc.wantCode == 0 {
+				assert.NoError(t, err)
+				return
+			}
+			var e *Error
+			require.True(t, errors.As(err, &e), "%v", err)
+			assert.Equal(t, tc.wantCode, e.Code)
+			assert.Contains(t, err.Error(), "interpreter")
+		})
+	}
+	assert.NoError(t, CheckInterpreter(filepath.Join(dir, "absent")), "LookPath reports a missing command")
+}
