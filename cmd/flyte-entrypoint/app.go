@@ -198,8 +198,9 @@ func cliFlags(specs []flagSpec) []cli.Flag {
 func (a *app) action(specs []flagSpec, fn func(*cli.Context) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		var bad []string
+		given := givenFlags(c)
 		for _, s := range specs {
-			if !s.apply(c) && a.cfg.badEnv[s.env] != nil {
+			if !s.apply(given) && a.cfg.badEnv[s.env] != nil {
 				bad = append(bad, a.cfg.badEnv[s.env].Error())
 			}
 		}

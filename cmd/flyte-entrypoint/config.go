@@ -173,41 +173,43 @@ func (f *stringsFlag) Names() []string  { return f.names }
 func (f *durationFlag) Names() []string { return f.names }
 func (f *boolFlag) Names() []string     { return f.names }
 
-// apply copies the flag's value into config when the flag was given on the
-// command line, at this command's level or its parent's. It reports whether
-// it was.
-func (f flagSpec) apply(c *cli.Context) bool {
+// givenFlags maps each flag given on the command line to the context that
+// parsed it: this command's, or its parent's (flags before the command name).
+func givenFlags(c *cli.Context) map[string]*cli.Context {
+	given := map[string]*cli.Context{}
 	for _, ctx := range c.Lineage() {
-		if !isLocal(ctx, f.name) {
-			continue
+		for _, n := range ctx.LocalFlagNames() {
+			if _, ok := given[n]; !ok {
+				given[n] = ctx
+			}
 		}
-		if f.set != nil {
-			*f.set = true
-		}
-		switch f.kind {
-		case kindStrings:
-			*f.strs = splitList(ctx.StringSlice(f.name))
-		case kindRequests:
-			*f.strs = ctx.StringSlice(f.name)
-		case kindDuration:
-			*f.dur = ctx.Duration(f.name)
-		case kindBool:
-			*f.boolean = ctx.Bool(f.name)
-		default:
-			*f.str = ctx.String(f.name)
-		}
-		return true
 	}
-	return false
+	return given
 }
 
-func isLocal(ctx *cli.Context, name string) bool {
-	for _, n := range ctx.LocalFlagNames() {
-		if n == name {
-			return true
-		}
+// apply copies the flag's value into config when the flag was given on the
+// command line (see givenFlags). It reports whether it was.
+func (f flagSpec) apply(given map[string]*cli.Context) bool {
+	ctx, ok := given[f.name]
+	if !ok {
+		return false
 	}
-	return false
+	if f.set != nil {
+		*f.set = true
+	}
+	switch f.kind {
+	case kindStrings:
+		*f.strs = splitList(ctx.StringSlice(f.name))
+	case kindRequests:
+		*f.strs = ctx.StringSlice(f.name)
+	case kindDuration:
+		*f.dur = ctx.Duration(f.name)
+	case kindBool:
+		*f.boolean = ctx.Bool(f.name)
+	default:
+		*f.str = ctx.String(f.name)
+	}
+	return true
 }
 
 // splitList accepts both repeated flags and comma-separated values.
