@@ -72,17 +72,6 @@ func AnyRemote(names []string) bool {
 	return false
 }
 
-// SplitList splits a comma-separated list of names, as --backends and
-// FLYTE_ENTRYPOINT_BACKENDS give it, trimming spaces. Empty items are kept,
-// so that Build reports them.
-func SplitList(list string) []string {
-	parts := strings.Split(list, ",")
-	for i, p := range parts {
-		parts[i] = strings.TrimSpace(p)
-	}
-	return parts
-}
-
 // Build makes the chain's links for names, in order. An unknown or repeated
 // name is an error; a backend that cannot work with cfg (dir with no
 // directory) is a link with a Skip reason.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -23,12 +24,7 @@ import (
 
 func TestKnown(t *testing.T) {
 	assert.Equal(t, []string{"env", "dir", "local"}, registry.Known())
-	assert.Equal(t, []string{"env", "dir", "local"}, registry.SplitList(registry.DefaultChain))
-}
-
-func TestSplitList(t *testing.T) {
-	assert.Equal(t, []string{"env", "local"}, registry.SplitList(" env , local"))
-	assert.Equal(t, []string{"env", ""}, registry.SplitList("env,"))
+	assert.Equal(t, []string{"env", "dir", "local"}, strings.Split(registry.DefaultChain, ","))
 }
 
 func TestBuild(t *testing.T) {
@@ -44,7 +40,7 @@ func TestBuild(t *testing.T) {
 	}{
 		{
 			name:      "default chain",
-			names:     registry.SplitList(registry.DefaultChain),
+			names:     strings.Split(registry.DefaultChain, ","),
 			cfg:       registry.Config{Dir: "/d", StoreDir: store},
 			wantNames: []string{"env", "dir", "local"},
 			wantSkip:  []string{"", "", ""},
