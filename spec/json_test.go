@@ -283,12 +283,12 @@ func TestParseFileJSON(t *testing.T) {
 		{
 			name:      "a core field of the wrong type",
 			data:      `{"securityContext": {"secrets": [{"key": 7}]}}`,
-			wantError: o + `: core.TaskTemplate JSON: (line 1:42): invalid value for string field key: 7`,
+			wantError: o + ` secret 1: core.Secret JSON: field "key" must be a string, got a number`,
 		},
 		{
 			name:      "the same field under both names",
 			data:      `{"key": "a", "envVar": "A", "env_var": "B"}`,
-			wantError: o + ` secret 1: core.Secret JSON: (line 1:29): duplicate field "env_var"`,
+			wantError: o + ` secret 1: core.Secret JSON: field "env_var" is given twice, also as "envVar"`,
 		},
 		{
 			name:      "bad JSON",

@@ -1,14 +1,12 @@
 package spec
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -259,82 +257,6 @@ func (s *protoSchema) raw(origin string, m protoreflect.Message) Raw {
 		MountRequirement: MountRequirement(m.Get(s.secretMount).Enum()),
 		EnvVar:           m.Get(s.secretEnvVar).String(),
 	}
-}
-
-// decodeProtoJSON reads the protobuf JSON of one message kind. Both the
-// camelCase and the snake_case names are accepted, an enum as its name or
-// its number, and unknown fields are skipped.
-func decodeProtoJSON(origin string, data []byte, kind msgKind) ([]Raw, error) {
-	s := schema()
-	m := s.newMessage(kind)
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, m); err != nil {
-		return nil, fmt.Errorf("%s: %s JSON: %s", origin, msgNames[kind], trimErr(err))
-	}
-	if err := checkMountNames(origin, data, kind); err != nil {
-		return nil, err
-	}
-	return s.raws(origin, kind, m), nil
-}
-
-// checkMountNames refuses a mount_requirement name that is not one of the
-// enum's. With DiscardUnknown, protojson quietly drops an unknown enum name,
-// and a misspelt "File" would become ANY: an environment variable instead of
-// a file. data is well-formed, as protojson has just read it.
-func checkMountNames(origin string, data []byte, kind msgKind) error {
-	var path [][]string
-	switch kind {
-	case msgTaskSpec:
-		path = [][]string{{"taskTemplate", "task_template"}, {"securityContext", "security_context"}}
-	case msgTaskTemplate:
-		path = [][]string{{"securityContext", "security_context"}}
-	case msgSecret:
-		return checkMountName(origin, data)
-	}
-	for _, names := range path {
-		fields, err := objectFields(data)
-		if err != nil {
-			return nil // not an object: null, which protojson took as unset
-		}
-		if data = fields.get(fields.first(names...)); data == nil {
-			return nil
-		}
-	}
-	fields, err := objectFields(data)
-	if err != nil {
-		return nil
-	}
-	var list []json.RawMessage
-	if secrets := fields.get("secrets"); secrets == nil || json.Unmarshal(secrets, &list) != nil {
-		return nil
-	}
-	for i, el := range list {
-		if err := checkMountName(origin+" secret "+strconv.Itoa(i+1), el); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkMountName checks the mount requirement of one core.Secret's JSON.
-func checkMountName(origin string, data []byte) error {
-	fields, err := objectFields(data)
-	if err != nil {
-		return nil
-	}
-	name := fields.first("mountRequirement", "mount_requirement")
-	v := fields.get(name)
-	if len(v) == 0 || v[0] != '"' {
-		return nil // absent, null or a number: protojson has the number
-	}
-	var s string
-	if json.Unmarshal(v, &s) != nil {
-		return nil
-	}
-	switch s {
-	case "ANY", "ENV_VAR", "FILE":
-		return nil
-	}
-	return fmt.Errorf("%s: %s %s is not ANY, ENV_VAR or FILE", origin, name, quote(s))
 }
 
 // parseProto reads binary protobuf: a task.TaskSpec or a core.TaskTemplate.
