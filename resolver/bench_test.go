@@ -29,7 +29,7 @@ func benchDir(b *testing.B, n int) (string, []resolver.Ref) {
 
 func benchResolveAllDir(b *testing.B, n int) {
 	d, refs := benchDir(b, n)
-	c := resolver.NewChain([]resolver.Link{{Name: "dir", Backend: dir.New(d)}}, resolver.Scope{Org: "flyte"}, nil)
+	c := resolver.NewChain([]resolver.Link{resolver.UnscopedLink("dir", dir.New(d))}, resolver.Scope{Org: "flyte"}, nil)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -4,11 +4,20 @@
 // The first backend that has the secret wins. A backend that answers with
 // NotFound passes the request on; any other error stops that request at once,
 // so that a flaky backend can never let a weaker one answer in its place.
-// Scoped backends (the local store, Kubernetes) are asked for each candidate
-// scope in turn: project+domain, then domain, then org.
+// Scoped backends (the local store, Kubernetes, AWS) are asked for each
+// candidate scope in turn: project+domain, then domain, then org.
+//
+// The chain asks its links one after another, each for every request that
+// the links before it did not settle. A link whose backend is a Batcher gets
+// all of its questions at once (every request, every candidate scope), so
+// that a remote backend can fetch them in parallel, in batch calls, or once
+// per remote object; any other backend is asked one question at a time.
+//
+// Retries are a wrapper (Retrying) that a remote backend's link is built
+// with; the chain itself never retries.
 //
 // The package knows nothing of files or of the environment: each backend
-// lives in its own subpackage, and resolver/registry maps names to them.
+// lives in its own subpackage, and resolver/registry lists them.
 package resolver
 
 import (
@@ -16,9 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"go.uber.org/zap/zapcore"
 
@@ -42,20 +48,69 @@ type ScopedBackend interface {
 	LookupScoped(ctx context.Context, ref Ref, scope Scope) (secret.Value, error)
 }
 
-// Link is one named backend in a chain.
-type Link struct {
-	Name    string // "env", "dir", "local", ...
-	Backend any    // Backend or ScopedBackend; nil when skipped
-	Skip    string // why it is skipped, e.g. "no directory set"
+// Query is one question for a link: a request, in one scope (the zero Scope
+// for an unscoped backend).
+type Query struct {
+	Ref   Ref
+	Scope Scope
+}
 
-	// Timeout bounds each call to the backend; 0 leaves only ctx to bound it.
-	Timeout time.Duration
-	// Retries is how many more times a call that failed (with anything but
-	// "not found") is tried before the failure stands. It stops early once
-	// ctx is done. Local backends leave it 0.
-	Retries int
-	// Backoff is the wait before the first retry; it doubles for each next one.
-	Backoff time.Duration
+// Answer is a backend's reply to one Query: a value, or an error (NotFound
+// for "not here").
+type Answer struct {
+	Value secret.Value
+	Err   error
+}
+
+// Batcher is a backend that takes many questions at once. LookupBatch
+// returns one Answer per Query, in order. The chain gives it every question
+// it may ask: a request's less specific scopes are asked too, and their
+// answers ignored when a more specific one decides.
+type Batcher interface {
+	LookupBatch(ctx context.Context, qs []Query) []Answer
+}
+
+// Link is one named backend in a chain. Build it with UnscopedLink,
+// ScopedLink or SkippedLink.
+type Link struct {
+	Name    string
+	Backend ScopedBackend // nil when skipped
+	Scoped  bool          // asked once per candidate scope; else once, in the zero Scope
+	Skip    string        // why it is skipped, e.g. "no directory set"
+}
+
+// UnscopedLink wraps an unscoped backend as a scoped one that ignores the
+// scope and is asked once per request. A Backend that is also a Batcher
+// stays one.
+func UnscopedLink(name string, b Backend) Link {
+	if bb, ok := b.(batchingBackend); ok {
+		return Link{Name: name, Backend: unscopedBatcher{unscoped{bb}, bb}}
+	}
+	return Link{Name: name, Backend: unscoped{b}}
+}
+
+// ScopedLink is a link whose backend is asked once per candidate scope.
+func ScopedLink(name string, b ScopedBackend) Link {
+	return Link{Name: name, Backend: b, Scoped: true}
+}
+
+// SkippedLink is a link that answers nothing, for a reason the trail shows.
+func SkippedLink(name, why string) Link { return Link{Name: name, Skip: why} }
+
+type unscoped struct{ b Backend }
+
+func (u unscoped) LookupScoped(ctx context.Context, ref Ref, _ Scope) (secret.Value, error) {
+	return u.b.Lookup(ctx, ref)
+}
+
+type batchingBackend interface {
+	Backend
+	Batcher
+}
+
+type unscopedBatcher struct {
+	unscoped
+	Batcher
 }
 
 // Outcome is what one backend (in one scope) answered.
@@ -104,139 +159,154 @@ type Result struct {
 	Err     error     // set when a backend failed with anything but "not found"
 }
 
+// settled reports whether the request needs no more links.
+func (r *Result) settled() bool { return r.Found || r.Err != nil }
+
 // Chain asks its links in order.
 type Chain struct {
 	links      []Link
 	candidates []Scope
 	scopeErr   error
 	log        *log.Logger
-	parallel   int
 }
-
-// Option tunes a Chain.
-type Option func(*Chain)
-
-// WithParallelism bounds how many requests ResolveAll resolves at once
-// (default 8). 1 or less resolves them one after another.
-func WithParallelism(n int) Option { return func(c *Chain) { c.parallel = n } }
 
 // NewChain builds a chain over links for the current scope. A nil logger
 // discards. The scope is checked here; if it is not valid (see
 // Scope.Validate), every request that reaches a scoped backend fails with
 // that error.
-func NewChain(links []Link, scope Scope, logger *log.Logger, opts ...Option) *Chain {
+func NewChain(links []Link, scope Scope, logger *log.Logger) *Chain {
 	if logger == nil {
 		logger = log.Nop()
 	}
-	c := &Chain{
+	return &Chain{
 		links:      append([]Link(nil), links...),
 		candidates: scope.Candidates(),
 		scopeErr:   scope.Validate(),
 		log:        logger,
-		parallel:   8,
 	}
-	for _, o := range opts {
-		o(c)
-	}
-	return c
 }
 
 // Resolve asks each link in turn until one has the value or one fails.
 // Result.Found false with a nil Err means no backend has it.
 func (c *Chain) Resolve(ctx context.Context, ref Ref) Result {
-	var res Result
+	return c.ResolveAll(ctx, []Ref{ref})[0]
+}
+
+// ResolveAll resolves every ref and returns the results in the order of
+// refs. Each link is asked for the refs that the links before it left open.
+func (c *Chain) ResolveAll(ctx context.Context, refs []Ref) []Result {
+	out := make([]Result, len(refs))
+	open := make([]int, len(refs))
+	for i := range open {
+		open[i] = i
+	}
 	for _, l := range c.links {
-		if l.Skip != "" {
-			c.record(&res, ref, Attempt{Backend: l.Name, Outcome: OutcomeSkipped, Detail: l.Skip})
-			continue
+		if len(open) == 0 {
+			break
 		}
-		var done bool
-		switch b := l.Backend.(type) {
-		case ScopedBackend:
-			if c.scopeErr != nil {
-				c.fail(&res, ref, l.Name, nil, fmt.Errorf("scope: %w", c.scopeErr))
-				return res
+		switch {
+		case l.Skip != "":
+			for _, i := range open {
+				c.record(&out[i], refs[i], Attempt{Backend: l.Name, Outcome: OutcomeSkipped, Detail: l.Skip})
 			}
-			for i := range c.candidates {
-				sc := &c.candidates[i]
-				done = c.ask(ctx, &res, ref, l, sc, func(ctx context.Context) (secret.Value, error) {
-					return b.LookupScoped(ctx, ref, *sc)
-				})
-				if done {
+			continue
+		case l.Backend == nil:
+			for _, i := range open {
+				c.fail(&out[i], refs[i], l.Name, nil, errors.New("no backend configured"))
+			}
+		case l.Scoped && c.scopeErr != nil:
+			for _, i := range open {
+				c.fail(&out[i], refs[i], l.Name, nil, fmt.Errorf("scope: %w", c.scopeErr))
+			}
+		default:
+			c.ask(ctx, l, refs, open, out)
+		}
+		next := open[:0]
+		for _, i := range open {
+			if !out[i].settled() {
+				next = append(next, i)
+			}
+		}
+		open = next
+	}
+	return out
+}
+
+// scopes lists the scopes a link is asked in: the candidates for a scoped
+// link, the zero Scope (and no scope in the trail) for an unscoped one.
+func (c *Chain) scopes(l Link) []*Scope {
+	if !l.Scoped {
+		return []*Scope{nil}
+	}
+	out := make([]*Scope, len(c.candidates))
+	for i := range c.candidates {
+		out[i] = &c.candidates[i]
+	}
+	return out
+}
+
+// ask puts the open refs to one link and records the answers: for each
+// ref, the first scope whose answer is not "not found" decides.
+func (c *Chain) ask(ctx context.Context, l Link, refs []Ref, open []int, out []Result) {
+	scopes := c.scopes(l)
+	query := func(i int, sc *Scope) Query {
+		q := Query{Ref: refs[i]}
+		if sc != nil {
+			q.Scope = *sc
+		}
+		return q
+	}
+	if b, ok := l.Backend.(Batcher); ok {
+		qs := make([]Query, 0, len(open)*len(scopes))
+		for _, i := range open {
+			for _, sc := range scopes {
+				qs = append(qs, query(i, sc))
+			}
+		}
+		answers := b.LookupBatch(ctx, qs)
+		for n, i := range open {
+			for s, sc := range scopes {
+				a := Answer{Err: errors.New("the backend gave no answer")}
+				if k := n*len(scopes) + s; k < len(answers) {
+					a = answers[k]
+				}
+				if c.take(&out[i], refs[i], l.Name, sc, a) {
 					break
 				}
 			}
-		case Backend:
-			done = c.ask(ctx, &res, ref, l, nil, func(ctx context.Context) (secret.Value, error) {
-				return b.Lookup(ctx, ref)
-			})
-		case nil:
-			c.fail(&res, ref, l.Name, nil, errors.New("no backend configured"))
-			return res
-		default:
-			c.fail(&res, ref, l.Name, nil, fmt.Errorf("%T is not a resolver.Backend or resolver.ScopedBackend", l.Backend))
-			return res
 		}
-		if done {
-			return res
+		return
+	}
+	for _, i := range open {
+		for _, sc := range scopes {
+			var a Answer
+			if err := ctx.Err(); err != nil {
+				a.Err = err
+			} else {
+				q := query(i, sc)
+				a.Value, a.Err = l.Backend.LookupScoped(ctx, q.Ref, q.Scope)
+			}
+			if c.take(&out[i], refs[i], l.Name, sc, a) {
+				break
+			}
 		}
 	}
-	return res
 }
 
-// ask makes one question (with its retries) and records the answer. It
-// reports whether resolution is over: found, or failed.
-func (c *Chain) ask(ctx context.Context, res *Result, ref Ref, l Link, sc *Scope, f func(context.Context) (secret.Value, error)) bool {
-	if err := ctx.Err(); err != nil {
-		c.fail(res, ref, l.Name, sc, err)
-		return true
-	}
-	v, tries, err := call(ctx, l, f)
+// take records one answer. It reports whether it decided the request:
+// found, or failed.
+func (c *Chain) take(res *Result, ref Ref, backend string, sc *Scope, a Answer) bool {
 	switch {
-	case err == nil:
-		a := Attempt{Backend: l.Name, Scope: sc, Outcome: OutcomeFound}
-		if tries > 1 {
-			a.Detail = "after " + strconv.Itoa(tries) + " tries"
-		}
-		c.record(res, ref, a)
-		res.Value, res.Found, res.Backend, res.Scope = v, true, l.Name, sc
+	case a.Err == nil:
+		c.record(res, ref, Attempt{Backend: backend, Scope: sc, Outcome: OutcomeFound})
+		res.Value, res.Found, res.Backend, res.Scope = a.Value, true, backend, sc
 		return true
-	case IsNotFound(err):
-		c.record(res, ref, Attempt{Backend: l.Name, Scope: sc, Outcome: OutcomeNotFound, Detail: err.Error()})
+	case IsNotFound(a.Err):
+		c.record(res, ref, Attempt{Backend: backend, Scope: sc, Outcome: OutcomeNotFound, Detail: a.Err.Error()})
 		return false
 	default:
-		if tries > 1 {
-			err = fmt.Errorf("%w (after %d tries)", err, tries)
-		}
-		c.fail(res, ref, l.Name, sc, err)
+		c.fail(res, ref, backend, sc, a.Err)
 		return true
-	}
-}
-
-// call runs f under the link's per-call timeout, retrying failures with
-// backoff. It returns the number of tries made.
-func call(ctx context.Context, l Link, f func(context.Context) (secret.Value, error)) (secret.Value, int, error) {
-	backoff := l.Backoff
-	for try := 1; ; try++ {
-		cctx, cancel := ctx, context.CancelFunc(func() {})
-		if l.Timeout > 0 {
-			cctx, cancel = context.WithTimeout(ctx, l.Timeout)
-		}
-		v, err := f(cctx)
-		cancel()
-		if err == nil || IsNotFound(err) || try > l.Retries || ctx.Err() != nil {
-			return v, try, err
-		}
-		if backoff > 0 {
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return secret.Value{}, try, fmt.Errorf("%w; gave up retrying: %w", err, ctx.Err())
-			case <-t.C:
-			}
-			backoff *= 2
-		}
 	}
 }
 
@@ -265,32 +335,4 @@ func (c *Chain) record(res *Result, ref Ref, a Attempt) {
 		fields = append(fields, log.String("detail", a.Detail))
 	}
 	c.log.Debug("lookup", fields...)
-}
-
-// ResolveAll resolves every ref, a bounded number at a time, and returns the
-// results in the order of refs.
-func (c *Chain) ResolveAll(ctx context.Context, refs []Ref) []Result {
-	out := make([]Result, len(refs))
-	n := min(c.parallel, len(refs))
-	if n <= 1 {
-		for i := range refs {
-			out[i] = c.Resolve(ctx, refs[i])
-		}
-		return out
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(refs) {
-					return
-				}
-				out[i] = c.Resolve(ctx, refs[i])
-			}
-		})
-	}
-	wg.Wait()
-	return out
 }

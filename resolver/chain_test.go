@@ -87,8 +87,8 @@ func TestChainResolve(t *testing.T) {
 			name: "first backend wins",
 			links: func(*atomic.Int32) []resolver.Link {
 				return []resolver.Link{
-					{Name: "env", Backend: resolvertest.Map(map[string]string{"k": "from-env"})},
-					{Name: "dir", Backend: resolvertest.Map(map[string]string{"k": "from-dir"})},
+					resolver.UnscopedLink("env", resolvertest.Map(map[string]string{"k": "from-env"})),
+					resolver.UnscopedLink("dir", resolvertest.Map(map[string]string{"k": "from-dir"})),
 				}
 			},
 			key: "k", wantFound: true, wantValue: "from-env", wantBackend: "env",
@@ -98,8 +98,8 @@ func TestChainResolve(t *testing.T) {
 			name: "not found falls through",
 			links: func(*atomic.Int32) []resolver.Link {
 				return []resolver.Link{
-					{Name: "env", Backend: resolvertest.Map(nil)},
-					{Name: "dir", Backend: resolvertest.Map(map[string]string{"k": "from-dir"})},
+					resolver.UnscopedLink("env", resolvertest.Map(nil)),
+					resolver.UnscopedLink("dir", resolvertest.Map(map[string]string{"k": "from-dir"})),
 				}
 			},
 			key: "k", wantFound: true, wantValue: "from-dir", wantBackend: "dir",
@@ -108,7 +108,7 @@ func TestChainResolve(t *testing.T) {
 		{
 			name: "found nowhere",
 			links: func(*atomic.Int32) []resolver.Link {
-				return []resolver.Link{{Name: "env", Backend: resolvertest.Map(nil)}, {Name: "dir", Backend: resolvertest.Map(nil)}}
+				return []resolver.Link{resolver.UnscopedLink("env", resolvertest.Map(nil)), resolver.UnscopedLink("dir", resolvertest.Map(nil))}
 			},
 			key:       "k",
 			wantTrail: []step{{"env", nil, resolver.OutcomeNotFound}, {"dir", nil, resolver.OutcomeNotFound}},
@@ -117,12 +117,12 @@ func TestChainResolve(t *testing.T) {
 			name: "an error stops and does not fall through",
 			links: func(calls *atomic.Int32) []resolver.Link {
 				return []resolver.Link{
-					{Name: "env", Backend: resolvertest.Map(nil)},
-					{Name: "vault", Backend: failing(boom, nil)},
-					{Name: "dir", Backend: &resolvertest.Backend{LookupFunc: func(context.Context, resolver.Ref) (secret.Value, error) {
+					resolver.UnscopedLink("env", resolvertest.Map(nil)),
+					resolver.UnscopedLink("vault", failing(boom, nil)),
+					resolver.UnscopedLink("dir", &resolvertest.Backend{LookupFunc: func(context.Context, resolver.Ref) (secret.Value, error) {
 						calls.Add(1)
 						return secret.New([]byte("weaker")), nil
-					}}},
+					}}),
 				}
 			},
 			key:       "k",
@@ -133,8 +133,8 @@ func TestChainResolve(t *testing.T) {
 			name: "a wrapped not found falls through",
 			links: func(*atomic.Int32) []resolver.Link {
 				return []resolver.Link{
-					{Name: "a", Backend: failing(fmt.Errorf("outer: %w", resolver.NotFound("inner")), nil)},
-					{Name: "b", Backend: resolvertest.Map(map[string]string{"k": "v"})},
+					resolver.UnscopedLink("a", failing(fmt.Errorf("outer: %w", resolver.NotFound("inner")), nil)),
+					resolver.UnscopedLink("b", resolvertest.Map(map[string]string{"k": "v"})),
 				}
 			},
 			key: "k", wantFound: true, wantValue: "v", wantBackend: "b",
@@ -144,8 +144,8 @@ func TestChainResolve(t *testing.T) {
 			name: "a skipped link is recorded",
 			links: func(*atomic.Int32) []resolver.Link {
 				return []resolver.Link{
-					{Name: "dir", Skip: "no directory set"},
-					{Name: "local", Backend: resolvertest.Map(map[string]string{"k": "v"})},
+					resolver.SkippedLink("dir", "no directory set"),
+					resolver.UnscopedLink("local", resolvertest.Map(map[string]string{"k": "v"})),
 				}
 			},
 			key: "k", wantFound: true, wantValue: "v", wantBackend: "local",
@@ -154,9 +154,9 @@ func TestChainResolve(t *testing.T) {
 		{
 			name: "scopes are asked project+domain, then domain, then org",
 			links: func(*atomic.Int32) []resolver.Link {
-				return []resolver.Link{{Name: "local", Backend: scopedMap(map[string]string{
+				return []resolver.Link{resolver.ScopedLink("local", scopedMap(map[string]string{
 					resolver.ScopedID(resolver.Scope{Org: "flyte"}, "k"): "org-value",
-				}, nil)}}
+				}, nil))}
 			},
 			scope: pd, key: "k", wantFound: true, wantValue: "org-value", wantBackend: "local",
 			wantScope: sc("flyte", "", ""),
@@ -169,10 +169,10 @@ func TestChainResolve(t *testing.T) {
 		{
 			name: "the most specific scope wins",
 			links: func(*atomic.Int32) []resolver.Link {
-				return []resolver.Link{{Name: "local", Backend: scopedMap(map[string]string{
+				return []resolver.Link{resolver.ScopedLink("local", scopedMap(map[string]string{
 					resolver.ScopedID(resolver.Scope{Org: "flyte"}, "k"):              "org-value",
 					resolver.ScopedID(resolver.Scope{Org: "flyte", Domain: "d"}, "k"): "domain-value",
-				}, nil)}}
+				}, nil))}
 			},
 			scope: pd, key: "k", wantFound: true, wantValue: "domain-value", wantBackend: "local",
 			wantScope: sc("flyte", "", "d"),
@@ -185,11 +185,11 @@ func TestChainResolve(t *testing.T) {
 			name: "a scoped error stops before the next scope",
 			links: func(calls *atomic.Int32) []resolver.Link {
 				return []resolver.Link{
-					{Name: "k8s", Backend: &resolvertest.ScopedBackend{LookupScopedFunc: func(context.Context, resolver.Ref, resolver.Scope) (secret.Value, error) {
+					resolver.ScopedLink("k8s", &resolvertest.ScopedBackend{LookupScopedFunc: func(context.Context, resolver.Ref, resolver.Scope) (secret.Value, error) {
 						calls.Add(1)
 						return secret.Value{}, errors.New("forbidden")
-					}}},
-					{Name: "env", Backend: resolvertest.Map(map[string]string{"k": "v"})},
+					}}),
+					resolver.UnscopedLink("env", resolvertest.Map(map[string]string{"k": "v"})),
 				}
 			},
 			scope: pd, key: "k",
@@ -200,8 +200,8 @@ func TestChainResolve(t *testing.T) {
 			name: "unscoped after scoped",
 			links: func(*atomic.Int32) []resolver.Link {
 				return []resolver.Link{
-					{Name: "local", Backend: scopedMap(nil, nil)},
-					{Name: "env", Backend: resolvertest.Map(map[string]string{"k": "v"})},
+					resolver.ScopedLink("local", scopedMap(nil, nil)),
+					resolver.UnscopedLink("env", resolvertest.Map(map[string]string{"k": "v"})),
 				}
 			},
 			scope: resolver.Scope{Org: "flyte", Domain: "d"}, key: "k", wantFound: true, wantValue: "v", wantBackend: "env",
@@ -215,8 +215,8 @@ func TestChainResolve(t *testing.T) {
 			name: "an invalid scope fails at the first scoped backend",
 			links: func(*atomic.Int32) []resolver.Link {
 				return []resolver.Link{
-					{Name: "env", Backend: resolvertest.Map(nil)},
-					{Name: "local", Backend: scopedMap(nil, nil)},
+					resolver.UnscopedLink("env", resolvertest.Map(nil)),
+					resolver.ScopedLink("local", scopedMap(nil, nil)),
 				}
 			},
 			scope: resolver.Scope{Org: "flyte", Project: "p"}, key: "k",
@@ -231,15 +231,6 @@ func TestChainResolve(t *testing.T) {
 			key:       "k",
 			wantTrail: []step{{"ghost", nil, resolver.OutcomeFailed}},
 			wantErr:   `backend "ghost": no backend configured`,
-		},
-		{
-			name: "a value that is no backend fails",
-			links: func(*atomic.Int32) []resolver.Link {
-				return []resolver.Link{{Name: "odd", Backend: 42}}
-			},
-			key:       "k",
-			wantTrail: []step{{"odd", nil, resolver.OutcomeFailed}},
-			wantErr:   `backend "odd": int is not a resolver.Backend or resolver.ScopedBackend`,
 		},
 	}
 	for _, tt := range tests {
@@ -268,7 +259,7 @@ func TestChainResolve(t *testing.T) {
 
 func TestChainAsksScopesInOrder(t *testing.T) {
 	var asked []resolver.Scope
-	c := resolver.NewChain([]resolver.Link{{Name: "local", Backend: scopedMap(nil, &asked)}},
+	c := resolver.NewChain([]resolver.Link{resolver.ScopedLink("local", scopedMap(nil, &asked))},
 		resolver.Scope{Org: "o", Project: "p", Domain: "d"}, nil)
 	got := c.Resolve(context.Background(), resolver.Ref{Key: "k"})
 	require.NoError(t, got.Err)
@@ -295,7 +286,7 @@ func TestChainContext(t *testing.T) {
 				cancel()
 				return ctx, cancel
 			},
-			links:     []resolver.Link{{Name: "env", Backend: resolvertest.Map(map[string]string{"k": "v"})}},
+			links:     []resolver.Link{resolver.UnscopedLink("env", resolvertest.Map(map[string]string{"k": "v"}))},
 			wantIs:    context.Canceled,
 			wantTrail: []step{{"env", nil, resolver.OutcomeFailed}},
 			wantErr:   `backend "env": context canceled`,
@@ -308,8 +299,8 @@ func TestChainContext(t *testing.T) {
 				return ctx, cancel
 			},
 			links: []resolver.Link{
-				{Name: "vault", Backend: blocking},
-				{Name: "env", Backend: resolvertest.Map(map[string]string{"k": "v"})},
+				resolver.UnscopedLink("vault", blocking),
+				resolver.UnscopedLink("env", resolvertest.Map(map[string]string{"k": "v"})),
 			},
 			wantIs:    context.Canceled,
 			wantTrail: []step{{"vault", nil, resolver.OutcomeFailed}},
@@ -320,7 +311,7 @@ func TestChainContext(t *testing.T) {
 			ctx: func() (context.Context, context.CancelFunc) {
 				return context.WithTimeout(context.Background(), 10*time.Millisecond)
 			},
-			links:     []resolver.Link{{Name: "vault", Backend: blocking}},
+			links:     []resolver.Link{resolver.UnscopedLink("vault", blocking)},
 			wantIs:    context.DeadlineExceeded,
 			wantTrail: []step{{"vault", nil, resolver.OutcomeFailed}},
 			wantErr:   `backend "vault": lookup: context deadline exceeded`,
@@ -330,7 +321,7 @@ func TestChainContext(t *testing.T) {
 			ctx: func() (context.Context, context.CancelFunc) {
 				return context.WithCancel(context.Background())
 			},
-			links:     []resolver.Link{{Name: "vault", Backend: blocking, Timeout: 5 * time.Millisecond}},
+			links:     []resolver.Link{resolver.UnscopedLink("vault", blocking).WithRetry(resolver.RetryPolicy{Timeout: 5 * time.Millisecond})},
 			wantIs:    context.DeadlineExceeded,
 			wantTrail: []step{{"vault", nil, resolver.OutcomeFailed}},
 			wantErr:   `backend "vault": lookup: context deadline exceeded`,
@@ -342,7 +333,7 @@ func TestChainContext(t *testing.T) {
 				cancel()
 				return ctx, cancel
 			},
-			links:     []resolver.Link{{Name: "local", Backend: scopedMap(nil, nil)}},
+			links:     []resolver.Link{resolver.ScopedLink("local", scopedMap(nil, nil))},
 			wantIs:    context.Canceled,
 			wantTrail: []step{{"local", sc("flyte", "", ""), resolver.OutcomeFailed}},
 			wantErr:   `backend "local": context canceled`,
@@ -361,36 +352,37 @@ func TestChainContext(t *testing.T) {
 	}
 }
 
-func TestChainRetries(t *testing.T) {
+func TestRetrying(t *testing.T) {
+	flaky := errors.New("flaky")
 	tests := []struct {
 		name       string
 		failures   int32 // calls that fail before one succeeds
-		retries    int
-		notFound   bool
+		err        error // what a failing call returns
+		attempts   int
 		wantFound  bool
 		wantCalls  int32
 		wantDetail string
 		wantErr    string
 	}{
-		{name: "no retries", failures: 1, retries: 0, wantCalls: 1, wantDetail: "flaky", wantErr: `backend "vault": flaky`},
-		{name: "succeeds on the third try", failures: 2, retries: 2, wantFound: true, wantCalls: 3, wantDetail: "after 3 tries"},
-		{name: "retries run out", failures: 5, retries: 2, wantCalls: 3,
+		{name: "one attempt", failures: 1, err: resolver.Transient(flaky), attempts: 1, wantCalls: 1,
+			wantDetail: "flaky", wantErr: `backend "vault": flaky`},
+		{name: "succeeds on the third try", failures: 2, err: resolver.Transient(flaky), attempts: 3, wantFound: true, wantCalls: 3},
+		{name: "attempts run out", failures: 5, err: resolver.Transient(flaky), attempts: 3, wantCalls: 3,
 			wantDetail: "flaky (after 3 tries)", wantErr: `backend "vault": flaky (after 3 tries)`},
-		{name: "not found is not retried", failures: 5, retries: 3, notFound: true, wantCalls: 1, wantDetail: "flaky"},
+		{name: "an error not marked transient is not retried", failures: 5, err: errors.New("403 forbidden"), attempts: 5, wantCalls: 1,
+			wantDetail: "403 forbidden", wantErr: `backend "vault": 403 forbidden`},
+		{name: "not found is not retried", failures: 5, err: resolver.NotFound("flaky"), attempts: 4, wantCalls: 1, wantDetail: "flaky"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls atomic.Int32
 			b := &resolvertest.Backend{LookupFunc: func(context.Context, resolver.Ref) (secret.Value, error) {
 				if calls.Add(1) <= tt.failures {
-					if tt.notFound {
-						return secret.Value{}, resolver.NotFound("flaky")
-					}
-					return secret.Value{}, errors.New("flaky")
+					return secret.Value{}, tt.err
 				}
 				return secret.New([]byte("v")), nil
 			}}
-			links := []resolver.Link{{Name: "vault", Backend: b, Retries: tt.retries, Backoff: time.Millisecond}}
+			links := []resolver.Link{resolver.UnscopedLink("vault", b).WithRetry(resolver.RetryPolicy{Attempts: tt.attempts, Base: time.Millisecond})}
 			got := resolver.NewChain(links, resolver.Scope{Org: "flyte"}, nil).Resolve(context.Background(), resolver.Ref{Key: "k"})
 			assert.Equal(t, tt.wantFound, got.Found)
 			assert.Equal(t, tt.wantCalls, calls.Load())
@@ -405,61 +397,163 @@ func TestChainRetries(t *testing.T) {
 	}
 }
 
-func TestChainRetryBackoffStopsWithContext(t *testing.T) {
+func TestRetryBackoffStopsWithContext(t *testing.T) {
 	var calls atomic.Int32
-	b := failing(errors.New("flaky"), &calls)
+	b := failing(resolver.Transient(errors.New("flaky")), &calls)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	links := []resolver.Link{{Name: "vault", Backend: b, Retries: 10, Backoff: time.Hour}}
+	links := []resolver.Link{resolver.UnscopedLink("vault", b).WithRetry(resolver.RetryPolicy{Attempts: 10, Base: time.Hour})}
 	got := resolver.NewChain(links, resolver.Scope{Org: "flyte"}, nil).Resolve(ctx, resolver.Ref{Key: "k"})
 	assert.Less(t, time.Since(start), 10*time.Second)
 	assert.Equal(t, int32(1), calls.Load())
 	assert.ErrorIs(t, got.Err, context.DeadlineExceeded)
-	assert.ErrorContains(t, got.Err, `backend "vault": flaky; gave up retrying: context deadline exceeded`)
+	assert.EqualError(t, got.Err, `backend "vault": flaky (after 1 tries; gave up waiting to retry: context deadline exceeded)`)
 }
 
-func TestResolveAllKeepsOrderAndBoundsConcurrency(t *testing.T) {
-	const parallel = 3
-	var inFlight, maxInFlight atomic.Int32
-	b := &resolvertest.Backend{LookupFunc: func(_ context.Context, ref resolver.Ref) (secret.Value, error) {
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for {
-			m := maxInFlight.Load()
-			if n <= m || maxInFlight.CompareAndSwap(m, n) {
-				break
-			}
+// TestRetryHonoursRetryAfter: a server's Retry-After is the least wait
+// before the next try, even when the backoff is shorter.
+func TestRetryHonoursRetryAfter(t *testing.T) {
+	var times []time.Time
+	b := &resolvertest.Backend{LookupFunc: func(context.Context, resolver.Ref) (secret.Value, error) {
+		times = append(times, time.Now())
+		if len(times) == 1 {
+			return secret.Value{}, resolver.TransientAfter(errors.New("429 too many requests"), 80*time.Millisecond)
 		}
-		time.Sleep(time.Millisecond)
-		if strings.HasSuffix(ref.Key, "7") {
-			return secret.Value{}, resolver.NotFound("no %s", ref.Key)
-		}
-		return secret.New([]byte("value-of-" + ref.Key)), nil
+		return secret.New([]byte("v")), nil
 	}}
-	var refs []resolver.Ref
-	for i := range 50 {
-		refs = append(refs, resolver.Ref{Key: fmt.Sprintf("k%d", i)})
-	}
-	c := resolver.NewChain([]resolver.Link{{Name: "env", Backend: b}}, resolver.Scope{Org: "flyte"}, nil, resolver.WithParallelism(parallel))
-	got := c.ResolveAll(context.Background(), refs)
-	require.Len(t, got, len(refs))
-	for i, r := range got {
-		key := refs[i].Key
-		if strings.HasSuffix(key, "7") {
-			assert.False(t, r.Found, key)
-			continue
-		}
-		assert.True(t, r.Found, key)
-		assert.Equal(t, "value-of-"+key, string(r.Value.Bytes()))
-	}
-	assert.LessOrEqual(t, maxInFlight.Load(), int32(parallel))
-	assert.Greater(t, maxInFlight.Load(), int32(1), "requests should overlap")
+	links := []resolver.Link{resolver.UnscopedLink("aws", b).WithRetry(resolver.RetryPolicy{Attempts: 3, Base: time.Microsecond})}
+	got := resolver.NewChain(links, resolver.Scope{Org: "flyte"}, nil).Resolve(context.Background(), resolver.Ref{Key: "k"})
+	require.True(t, got.Found)
+	require.Len(t, times, 2)
+	assert.GreaterOrEqual(t, times[1].Sub(times[0]), 80*time.Millisecond)
 }
 
-func TestResolveAllSequentialAndEmpty(t *testing.T) {
-	c := resolver.NewChain([]resolver.Link{{Name: "env", Backend: resolvertest.Map(map[string]string{"a": "1", "b": "2"})}},
-		resolver.Scope{Org: "flyte"}, nil, resolver.WithParallelism(1))
+// TestRetryBackoffGrows: waits double, with jitter in [d/2, d], up to Max.
+func TestRetryBackoffGrows(t *testing.T) {
+	var times []time.Time
+	b := failing(resolver.Transient(errors.New("503")), nil)
+	b.LookupFunc = func(context.Context, resolver.Ref) (secret.Value, error) {
+		times = append(times, time.Now())
+		return secret.Value{}, resolver.Transient(errors.New("503"))
+	}
+	p := resolver.RetryPolicy{Attempts: 5, Base: 20 * time.Millisecond, Max: 40 * time.Millisecond}
+	_, tries, err := p.Do(context.Background(), func(ctx context.Context) (secret.Value, error) {
+		return b.Lookup(ctx, resolver.Ref{})
+	})
+	require.Error(t, err)
+	assert.Equal(t, 5, tries)
+	require.Len(t, times, 5)
+	bounds := []time.Duration{20, 40, 40, 40} // ms: the backoff before each retry
+	for i, d := range bounds {
+		gap := times[i+1].Sub(times[i])
+		assert.GreaterOrEqual(t, gap, d*time.Millisecond/2, "wait %d", i)
+	}
+}
+
+// batcher records every batch it is given and answers from values keyed by
+// ScopedID; keys in fail fail.
+type batcher struct {
+	values  map[string]string
+	fail    map[string]error
+	batches [][]resolver.Query
+}
+
+func (b *batcher) LookupScoped(ctx context.Context, ref resolver.Ref, s resolver.Scope) (secret.Value, error) {
+	panic("a Batcher is asked in batches")
+}
+
+func (b *batcher) LookupBatch(_ context.Context, qs []resolver.Query) []resolver.Answer {
+	b.batches = append(b.batches, qs)
+	out := make([]resolver.Answer, len(qs))
+	for i, q := range qs {
+		id := resolver.ScopedID(q.Scope, q.Ref.Key)
+		switch {
+		case b.fail[id] != nil:
+			out[i].Err = b.fail[id]
+		case b.values[id] != "":
+			out[i].Value = secret.New([]byte(b.values[id]))
+		default:
+			out[i].Err = resolver.NotFound("no %s", id)
+		}
+	}
+	return out
+}
+
+// TestChainBatches: a Batcher is asked once, for every open request in
+// every candidate scope; the most specific answer that is not "not found"
+// decides, so an error in a specific scope is not hidden by a value in a
+// broader one; and requests an earlier link settled are not asked.
+func TestChainBatches(t *testing.T) {
+	pd := resolver.Scope{Org: "flyte", Project: "p", Domain: "d"}
+	d := resolver.Scope{Org: "flyte", Domain: "d"}
+	org := resolver.Scope{Org: "flyte"}
+	b := &batcher{
+		values: map[string]string{
+			resolver.ScopedID(org, "a"): "a-org",
+			resolver.ScopedID(d, "a"):   "a-domain",
+			resolver.ScopedID(org, "b"): "b-org",
+			resolver.ScopedID(org, "c"): "c-org",
+		},
+		fail: map[string]error{resolver.ScopedID(d, "c"): errors.New("403 forbidden")},
+	}
+	links := []resolver.Link{
+		resolver.UnscopedLink("env", resolvertest.Map(map[string]string{"e": "from-env"})),
+		resolver.ScopedLink("k8s", b),
+	}
+	refs := []resolver.Ref{{Key: "a"}, {Key: "b"}, {Key: "c"}, {Key: "e"}, {Key: "z"}}
+	got := resolver.NewChain(links, pd, nil).ResolveAll(context.Background(), refs)
+
+	require.Len(t, b.batches, 1, "one batch for the link")
+	var asked []string
+	for _, q := range b.batches[0] {
+		asked = append(asked, resolver.ScopedID(q.Scope, q.Ref.Key))
+	}
+	var want []string
+	for _, k := range []string{"a", "b", "c", "z"} {
+		for _, s := range []resolver.Scope{pd, d, org} {
+			want = append(want, resolver.ScopedID(s, k))
+		}
+	}
+	assert.Equal(t, want, asked, "every open request, every candidate scope, in order; e was settled by env")
+
+	assert.Equal(t, "a-domain", string(got[0].Value.Bytes()))
+	assert.Equal(t, sc("flyte", "", "d"), got[0].Scope)
+	assert.Equal(t, []step{{"env", nil, resolver.OutcomeNotFound}, {"k8s", sc("flyte", "p", "d"), resolver.OutcomeNotFound},
+		{"k8s", sc("flyte", "", "d"), resolver.OutcomeFound}}, trailOf(got[0]), "the trail stops where the answer was decided")
+	assert.Equal(t, "b-org", string(got[1].Value.Bytes()))
+	assert.False(t, got[2].Found)
+	assert.EqualError(t, got[2].Err, `backend "k8s": 403 forbidden`, "a broader scope's value does not hide the error")
+	assert.Equal(t, "from-env", string(got[3].Value.Bytes()))
+	assert.Equal(t, []step{{"env", nil, resolver.OutcomeFound}}, trailOf(got[3]))
+	assert.False(t, got[4].Found)
+	assert.NoError(t, got[4].Err)
+	assert.Len(t, trailOf(got[4]), 4)
+}
+
+// TestChainBatchShortAnswer: a Batcher that answers fewer queries than it
+// was asked fails the rest instead of reading past its answers.
+func TestChainBatchShortAnswer(t *testing.T) {
+	short := &shortBatcher{}
+	got := resolver.NewChain([]resolver.Link{resolver.ScopedLink("k8s", short)}, resolver.Scope{Org: "flyte"}, nil).
+		ResolveAll(context.Background(), []resolver.Ref{{Key: "a"}, {Key: "b"}})
+	assert.True(t, got[0].Found)
+	assert.EqualError(t, got[1].Err, `backend "k8s": the backend gave no answer`)
+}
+
+type shortBatcher struct{}
+
+func (shortBatcher) LookupScoped(context.Context, resolver.Ref, resolver.Scope) (secret.Value, error) {
+	panic("a Batcher is asked in batches")
+}
+
+func (shortBatcher) LookupBatch(_ context.Context, qs []resolver.Query) []resolver.Answer {
+	return []resolver.Answer{{Value: secret.New([]byte("v"))}}
+}
+
+func TestResolveAllKeepsOrderAndEmpty(t *testing.T) {
+	c := resolver.NewChain([]resolver.Link{resolver.UnscopedLink("env", resolvertest.Map(map[string]string{"a": "1", "b": "2"}))},
+		resolver.Scope{Org: "flyte"}, nil)
 	got := c.ResolveAll(context.Background(), []resolver.Ref{{Key: "b"}, {Key: "a"}, {Key: "c"}})
 	require.Len(t, got, 3)
 	assert.Equal(t, "2", string(got[0].Value.Bytes()))
@@ -473,11 +567,11 @@ func TestChainLogsEachAttemptWithoutValues(t *testing.T) {
 	var buf bytes.Buffer
 	logger := log.New(&buf, log.FormatJSON, zapcore.DebugLevel)
 	links := []resolver.Link{
-		{Name: "env", Backend: resolvertest.Map(nil)},
-		{Name: "dir", Skip: "no directory set"},
-		{Name: "local", Backend: scopedMap(map[string]string{
+		resolver.UnscopedLink("env", resolvertest.Map(nil)),
+		resolver.SkippedLink("dir", "no directory set"),
+		resolver.ScopedLink("local", scopedMap(map[string]string{
 			resolver.ScopedID(resolver.Scope{Org: "flyte", Domain: "d"}, "k"): canary,
-		}, nil)},
+		}, nil)),
 	}
 	c := resolver.NewChain(links, resolver.Scope{Org: "flyte", Project: "p", Domain: "d"}, logger.Named("resolver"))
 	got := c.Resolve(context.Background(), resolver.Ref{Key: "k", Group: "g"})

@@ -104,22 +104,15 @@ func NewChain(cfg Config) (*resolver.Chain, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = log.Nop()
 	}
-	links, err := registry.Build(cfg.Backends, registry.Config{
-		Environ:  cfg.Environ,
-		Dir:      cfg.Dir,
-		StoreDir: cfg.Store,
-		Logger:   cfg.Logger,
+	links, err := registry.Build(cfg.Backends, registry.Settings{
+		Environ: cfg.Environ,
+		Values:  map[string]string{"dir": cfg.Dir, "store": cfg.Store},
+		Logger:  cfg.Logger,
 	})
 	if err != nil {
 		return nil, fail(CodeUsage, err)
 	}
-	// Local backends answer in microseconds: asking them one after another
-	// costs less than starting workers. Remote lookups go out in parallel.
-	parallel := 1
-	if registry.AnyRemote(cfg.Backends) {
-		parallel = 8
-	}
-	return resolver.NewChain(links, cfg.Scope, cfg.Logger.Named("resolver"), resolver.WithParallelism(parallel)), nil
+	return resolver.NewChain(links, cfg.Scope, cfg.Logger.Named("resolver")), nil
 }
 
 func readRequests(cfg Config) ([]spec.Raw, error) {

@@ -1,4 +1,12 @@
-// Package registry is the one place that maps backend names to backends.
+// Package registry is the one list of backends. Each row says everything the
+// rest of the program needs to know about one backend: its name, whether it
+// asks a server, the credential variables it consumes (removed from the
+// command's environment), its own settings (each a flag and a variable), how
+// to build its lookup link, and how to open its management store when it has
+// one. Adding a backend is its own package plus one row here.
+//
+// Nothing registers itself at init: a container start pays for no backend it
+// does not use.
 package registry
 
 import (
@@ -11,86 +19,182 @@ import (
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/dir"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/env"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/local"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 )
 
 // DefaultChain is the chain used when none is given.
 const DefaultChain = "env,dir,local"
 
-// Config is what the backends need to be built.
-type Config struct {
-	Environ  []string    // the shim's environment, for env
-	Dir      string      // the directory for dir; "" skips it
-	StoreDir string      // the local store; "" means local.DefaultDir()
-	Logger   *log.Logger // nil discards
+// Option is one setting of a backend: the flag --Name, and the variable
+// FLYTE_ENTRYPOINT_<Env>.
+type Option struct {
+	Name    string
+	Env     string
+	Usage   string
+	Default string
 }
 
-// builders lists every backend, in the order Known gives. A remote backend
-// (one that asks a server) sets remote, so that its lookups go out in
-// parallel; local ones are cheaper asked one after another.
-var builders = []struct {
-	name   string
-	remote bool
-	build  func(Config) resolver.Link
-}{
-	{"env", false, func(c Config) resolver.Link { return resolver.Link{Backend: env.New(c.Environ)} }},
-	{"dir", false, func(c Config) resolver.Link {
-		if c.Dir == "" {
-			return resolver.Link{Skip: "no directory set"}
-		}
-		return resolver.Link{Backend: dir.New(c.Dir)}
-	}},
-	{"local", false, func(c Config) resolver.Link {
-		d := c.StoreDir
-		if d == "" {
-			var err error
-			if d, err = local.DefaultDir(); err != nil {
-				return resolver.Link{Skip: "no store directory: " + err.Error()}
+// Settings is what a backend is built from.
+type Settings struct {
+	// Environ is the shim's environment, "NAME=value" entries.
+	Environ []string
+	// Values holds each option's value by its name: the flag when given,
+	// else its variable, else its default.
+	Values map[string]string
+	// Logger is where the backend logs; nil discards.
+	Logger *log.Logger
+}
+
+// Value is the value of the option name.
+func (s Settings) Value(name string) string { return s.Values[name] }
+
+func (s Settings) logger(name string) *log.Logger {
+	if s.Logger == nil {
+		return log.Nop()
+	}
+	return s.Logger.Named("resolver." + name)
+}
+
+// OptionError is a bad value of one option. Its text does not name the
+// option: the caller knows whether the user gave the flag or the variable,
+// and names that one.
+type OptionError struct {
+	Option string
+	Err    error
+}
+
+func (e *OptionError) Error() string { return e.Err.Error() }
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// Backend is one row of the list.
+type Backend struct {
+	Name string
+	// Remote says the backend asks a server.
+	Remote bool
+	// Credentials are the variables that hold the backend's own credentials:
+	// while the backend is in the chain, they never reach the command.
+	Credentials []string
+	// Options are the backend's own settings.
+	Options []Option
+	// Lookup builds the backend's link. A link with a Skip reason is a
+	// backend that cannot work with these settings (dir without a
+	// directory); an error is a setting that is wrong.
+	Lookup func(Settings) (resolver.Link, error)
+	// Store opens the backend's management store; nil when it has none.
+	Store func(Settings) (manage.Store, error)
+}
+
+// backends is the list, in the order Known gives.
+var backends = []Backend{
+	{
+		Name: "env",
+		Lookup: func(s Settings) (resolver.Link, error) {
+			return resolver.UnscopedLink("env", env.New(s.Environ)), nil
+		},
+	},
+	{
+		Name:    "dir",
+		Options: []Option{{Name: "dir", Env: "DIR", Usage: "the directory the dir backend reads"}},
+		Lookup: func(s Settings) (resolver.Link, error) {
+			d := s.Value("dir")
+			if d == "" {
+				return resolver.SkippedLink("dir", "no directory set"), nil
 			}
+			return resolver.UnscopedLink("dir", dir.New(d)), nil
+		},
+	},
+	{
+		Name:    "local",
+		Options: []Option{{Name: "store", Env: "STORE", Usage: "the local store's directory (default $XDG_DATA_HOME/flyte-entrypoint, else ~/.local/share/flyte-entrypoint)"}},
+		Lookup: func(s Settings) (resolver.Link, error) {
+			d, err := storeDir(s)
+			if err != nil {
+				return resolver.SkippedLink("local", "no store directory: "+err.Error()), nil
+			}
+			return resolver.ScopedLink("local", local.NewBackend(d)), nil
+		},
+		Store: func(s Settings) (manage.Store, error) {
+			d, err := storeDir(s)
+			if err != nil {
+				return nil, err
+			}
+			st, err := local.Open(d)
+			if err != nil {
+				return nil, err // not a nil *local.Store in a non-nil interface
+			}
+			return st, nil
+		},
+	},
+}
+
+// storeDir is --store, or the default store directory.
+func storeDir(s Settings) (string, error) {
+	if d := s.Value("store"); d != "" {
+		return d, nil
+	}
+	return local.DefaultDir()
+}
+
+// All is every backend, in the order Known gives.
+func All() []Backend { return backends }
+
+// Find returns the backend called name.
+func Find(name string) (Backend, bool) {
+	for _, b := range backends {
+		if b.Name == name {
+			return b, true
 		}
-		return resolver.Link{Backend: local.NewBackend(d)}
-	}},
+	}
+	return Backend{}, false
 }
 
 // Known lists the backend names, in their default order.
 func Known() []string {
-	names := make([]string, len(builders))
-	for i, b := range builders {
-		names[i] = b.name
+	names := make([]string, len(backends))
+	for i, b := range backends {
+		names[i] = b.Name
 	}
 	return names
 }
 
-// AnyRemote reports whether a backend in names asks a server.
-func AnyRemote(names []string) bool {
-	for _, n := range names {
-		for _, b := range builders {
-			if b.name == n && b.remote {
-				return true
-			}
+// Stores lists the names of the backends that can manage secrets.
+func Stores() []string {
+	var names []string
+	for _, b := range backends {
+		if b.Store != nil {
+			names = append(names, b.Name)
 		}
 	}
-	return false
+	return names
+}
+
+// Credentials lists the credential variables of the named backends.
+func Credentials(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if b, ok := Find(n); ok {
+			out = append(out, b.Credentials...)
+		}
+	}
+	return out
 }
 
 // Build makes the chain's links for names, in order. An unknown or repeated
-// name is an error; a backend that cannot work with cfg (dir with no
-// directory) is a link with a Skip reason.
-func Build(names []string, cfg Config) ([]resolver.Link, error) {
+// name is an error, and so is a bad setting (an *OptionError); a backend that
+// cannot work with these settings (dir with no directory) is a link with a
+// Skip reason.
+func Build(names []string, s Settings) ([]resolver.Link, error) {
 	if len(names) == 0 {
 		return nil, fmt.Errorf("no backends given (known: %s)", strings.Join(Known(), ", "))
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = log.Nop()
-	}
-	logger = logger.Named("resolver.registry")
+	logger := s.logger("registry")
 	seen := make(map[string]bool, len(names))
 	links := make([]resolver.Link, 0, len(names))
 	var errs []error
 	for _, name := range names {
-		i := index(name)
+		b, ok := Find(name)
 		switch {
-		case i < 0:
+		case !ok:
 			errs = append(errs, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(Known(), ", ")))
 			continue
 		case seen[name]:
@@ -98,7 +202,11 @@ func Build(names []string, cfg Config) ([]resolver.Link, error) {
 			continue
 		}
 		seen[name] = true
-		l := builders[i].build(cfg)
+		l, err := b.Lookup(Settings{Environ: s.Environ, Values: s.Values, Logger: s.Logger})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		l.Name = name
 		if l.Skip != "" {
 			logger.Debug("backend skipped", log.String("backend", name), log.String("reason", l.Skip))
@@ -113,11 +221,19 @@ func Build(names []string, cfg Config) ([]resolver.Link, error) {
 	return links, nil
 }
 
-func index(name string) int {
-	for i, b := range builders {
-		if b.name == name {
-			return i
-		}
+// OpenStore opens the management store of the backend called name. An
+// unknown name, or one without a store, is an error that lists the stores.
+func OpenStore(name string, s Settings) (manage.Store, error) {
+	b, ok := Find(name)
+	if !ok || b.Store == nil {
+		return nil, &UnknownStoreError{Name: name}
 	}
-	return -1
+	return b.Store(s)
+}
+
+// UnknownStoreError names a --backend that cannot manage secrets.
+type UnknownStoreError struct{ Name string }
+
+func (e *UnknownStoreError) Error() string {
+	return fmt.Sprintf("%q: unknown secret store (known: %s)", e.Name, strings.Join(Stores(), ", "))
 }

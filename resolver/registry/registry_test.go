@@ -15,8 +15,6 @@ import (
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
-	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/dir"
-	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/env"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/local"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
@@ -32,35 +30,35 @@ func TestBuild(t *testing.T) {
 	tests := []struct {
 		name      string
 		names     []string
-		cfg       registry.Config
+		cfg       registry.Settings
 		wantNames []string
 		wantSkip  []string
-		wantTypes []any
+		wantScoped []bool
 		wantErr   string
 	}{
 		{
 			name:      "default chain",
 			names:     strings.Split(registry.DefaultChain, ","),
-			cfg:       registry.Config{Dir: "/d", StoreDir: store},
+			cfg:       registry.Settings{Values: map[string]string{"dir": "/d", "store": store}},
 			wantNames: []string{"env", "dir", "local"},
 			wantSkip:  []string{"", "", ""},
-			wantTypes: []any{&env.Backend{}, &dir.Backend{}, &local.Backend{}},
+			wantScoped: []bool{false, false, true},
 		},
 		{
 			name:      "dir without a directory is skipped",
 			names:     []string{"dir", "env"},
-			cfg:       registry.Config{},
+			cfg:       registry.Settings{},
 			wantNames: []string{"dir", "env"},
 			wantSkip:  []string{"no directory set", ""},
-			wantTypes: []any{nil, &env.Backend{}},
+			wantScoped: []bool{false, false},
 		},
 		{
 			name:      "order is kept",
 			names:     []string{"local", "env"},
-			cfg:       registry.Config{StoreDir: store},
+			cfg:       registry.Settings{Values: map[string]string{"store": store}},
 			wantNames: []string{"local", "env"},
 			wantSkip:  []string{"", ""},
-			wantTypes: []any{&local.Backend{}, &env.Backend{}},
+			wantScoped: []bool{true, false},
 		},
 		{name: "unknown name", names: []string{"env", "vault2"}, wantErr: `unknown backend "vault2" (known: env, dir, local)`},
 		{name: "empty name", names: []string{"env", ""}, wantErr: `unknown backend "" (known: env, dir, local)`},
@@ -83,11 +81,12 @@ func TestBuild(t *testing.T) {
 			for i, l := range links {
 				names = append(names, l.Name)
 				skips = append(skips, l.Skip)
-				if tt.wantTypes[i] == nil {
+				if l.Skip != "" {
 					assert.Nil(t, l.Backend)
 				} else {
-					assert.IsType(t, tt.wantTypes[i], l.Backend)
+					assert.NotNil(t, l.Backend)
 				}
+				assert.Equal(t, tt.wantScoped[i], l.Scoped, l.Name)
 			}
 			assert.Equal(t, tt.wantNames, names)
 			assert.Equal(t, tt.wantSkip, skips)
@@ -104,14 +103,14 @@ func TestBuildDefaultStore(t *testing.T) {
 	_, err = s.Create(context.Background(), resolver.Scope{Org: "flyte"}, "k", manage.TypeRegular, secret.New([]byte("v")))
 	require.NoError(t, err)
 
-	links, err := registry.Build([]string{"local"}, registry.Config{})
+	links, err := registry.Build([]string{"local"}, registry.Settings{})
 	require.NoError(t, err)
 	got := resolver.NewChain(links, resolver.Scope{Org: "flyte"}, nil).Resolve(context.Background(), resolver.Ref{Key: "k"})
 	require.NoError(t, got.Err)
 	assert.Equal(t, "v", string(got.Value.Bytes()))
 
 	t.Setenv("XDG_DATA_HOME", "")
-	links, err = registry.Build([]string{"local"}, registry.Config{})
+	links, err = registry.Build([]string{"local"}, registry.Settings{})
 	require.NoError(t, err)
 	assert.Nil(t, links[0].Backend)
 	assert.Contains(t, links[0].Skip, "no store directory")
@@ -119,8 +118,36 @@ func TestBuildDefaultStore(t *testing.T) {
 
 func TestBuildLogs(t *testing.T) {
 	var buf bytes.Buffer
-	_, err := registry.Build([]string{"env", "dir"}, registry.Config{Logger: log.New(&buf, log.FormatJSON, zapcore.DebugLevel)})
+	_, err := registry.Build([]string{"env", "dir"}, registry.Settings{Logger: log.New(&buf, log.FormatJSON, zapcore.DebugLevel)})
 	require.NoError(t, err)
 	assert.Contains(t, buf.String(), `"logger":"resolver.registry"`)
 	assert.Contains(t, buf.String(), `"reason":"no directory set"`)
+}
+
+// TestRows: every row is complete and names nothing twice, so that the CLI
+// can build one flag and one variable per option.
+func TestRows(t *testing.T) {
+	flags, vars := map[string]string{}, map[string]string{}
+	for _, b := range registry.All() {
+		assert.NotEmpty(t, b.Name)
+		assert.NotNil(t, b.Lookup, b.Name)
+		for _, o := range b.Options {
+			assert.NotEmpty(t, o.Usage, o.Name)
+			if prev, dup := flags[o.Name]; dup {
+				t.Errorf("option --%s of %s is also %s's", o.Name, b.Name, prev)
+			}
+			if prev, dup := vars[o.Env]; dup {
+				t.Errorf("variable %s of %s is also %s's", o.Env, b.Name, prev)
+			}
+			flags[o.Name], vars[o.Env] = b.Name, b.Name
+		}
+	}
+	assert.Equal(t, []string{"local"}, registry.Stores())
+	assert.Empty(t, registry.Credentials([]string{"env", "dir", "local", "nope"}))
+
+	_, err := registry.OpenStore("env", registry.Settings{})
+	assert.EqualError(t, err, `"env": unknown secret store (known: local)`)
+	st, err := registry.OpenStore("local", registry.Settings{Values: map[string]string{"store": filepath.Join(t.TempDir(), "s")}})
+	require.NoError(t, err)
+	assert.NotNil(t, st)
 }
