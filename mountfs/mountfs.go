@@ -55,12 +55,19 @@
 // away (to ..old_<timestamp>) before anything in it is removed, so a read
 // that found <dir>/V found all of it.
 //
-// Publishes are serialised within a process: a Pending holds the lock from
-// Prepare to Commit or Abort. Two processes must not publish to the same
-// directory at the same time.
+// Publishes into one mount directory are serialised, within a process and
+// across processes (an init container and the main container sharing an
+// emptyDir): a Pending holds an flock(2) on ..lock in the mount directory,
+// and its Publisher's mutex, from Prepare until Commit, Finish, Revert or
+// Abort. So the last publisher wins whole, and no publisher retires a
+// version that another has just made current.
+//
+// A Publisher remembers what it last published (Same), so that a watcher
+// republishes only when something changed.
 package mountfs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -154,11 +161,6 @@ func fail(op, path string, err error) *Error {
 	return &Error{Op: op, Path: path, Err: err}
 }
 
-// publishMu serialises publishes within the process (the watcher
-// republishes while nothing else should). Prepare takes it, and Commit or
-// Abort gives it back.
-var publishMu sync.Mutex
-
 // testHook, when set, runs at the named stage of a publish; an error it
 // returns fails the publish there. Stages: "written" (the new version is
 // complete, nothing visible changed yet), "linked" (the end of Prepare: the
@@ -176,32 +178,89 @@ func hook(stage string) error {
 	return testHook(stage)
 }
 
+// Publisher publishes versions into one mount directory, one at a time.
+type Publisher struct {
+	opts Options
+	mu   sync.Mutex // held from Prepare until the publish is over
+	last []File     // the files of the version this Publisher made current last
+}
+
+// NewPublisher returns a publisher into Dir(opts.Root).
+func NewPublisher(opts Options) *Publisher {
+	if opts.Logger == nil {
+		opts.Logger = log.Nop()
+	}
+	return &Publisher{opts: opts}
+}
+
+// Dir is the real mount directory.
+func (p *Publisher) Dir() string { return Dir(p.opts.Root) }
+
+// Same reports whether files are exactly what this Publisher last made
+// current: the same paths with the same bytes. Before any publish it is
+// false.
+func (p *Publisher) Same(files []File) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.last == nil || len(files) != len(p.last) {
+		return false
+	}
+	byPath := make(map[string][]byte, len(p.last))
+	for _, f := range p.last {
+		byPath[f.Path] = f.Value.Bytes()
+	}
+	for _, f := range files {
+		b, ok := byPath[f.Path]
+		if !ok || !bytes.Equal(b, f.Value.Bytes()) {
+			return false
+		}
+	}
+	return true
+}
+
 // Publish writes files as a new version under Dir(opts.Root) and makes it
 // the current one: Prepare, then Commit. It is all or nothing: on any
 // error nothing the publish made is left, and what a reader sees is the
 // previous version, unchanged. The error is then an *Error.
 func Publish(opts Options, files []File) (Result, error) {
-	p, err := Prepare(opts, files)
-	if err != nil {
-		return Result{Dir: Dir(opts.Root)}, err
-	}
-	return p.Commit()
+	return NewPublisher(opts).Publish(files)
 }
 
-// Pending is a version that Prepare wrote and that is not visible yet.
-// Commit makes it the current version and Abort removes it; until one of
-// them runs, every other publish in the process waits. A Pending is for
-// one goroutine.
+// Publish is Prepare, then Commit.
+func (p *Publisher) Publish(files []File) (Result, error) {
+	pd, err := p.Prepare(files)
+	if err != nil {
+		return Result{Dir: p.Dir()}, err
+	}
+	return pd.Commit()
+}
+
+// Prepare is NewPublisher(opts).Prepare(files), for a single publish.
+func Prepare(opts Options, files []File) (*Pending, error) {
+	return NewPublisher(opts).Prepare(files)
+}
+
+// Pending is a version that Prepare wrote. Until the publish is over, every
+// other publish into the mount directory waits. A Pending is for one
+// goroutine. Its life is one of:
+//
+//	Prepare -> Abort                    nothing changed
+//	Prepare -> Commit                   the version is current; old ones retired
+//	Prepare -> Switch -> Finish         the same, in two steps
+//	Prepare -> Switch -> Revert         the previous version is current again
 type Pending struct {
-	p       *publisher
-	st      state
-	version string      // the new version directory
-	created []string    // the visible symlinks Prepare made
-	chowned []linkOwner // kept visible symlinks whose owner Prepare changed
-	dataTmp bool        // Prepare made ..data_tmp
-	res     Result
-	files   int
-	done    bool // Commit or Abort ran
+	p        *Publisher
+	pub      *publisher
+	lock     *os.File // the flock on ..lock
+	st       state
+	version  string      // the new version directory
+	files    []File      // what it holds
+	created  []string    // the visible symlinks Prepare made
+	chowned  []linkOwner // kept visible symlinks whose owner Prepare changed
+	dataTmp  bool        // Prepare made ..data_tmp
+	switched bool        // ..data names the new version
+	res      Result
+	done     bool // the publish is over
 }
 
 // linkOwner is a symlink's owner before Prepare changed it.
@@ -210,7 +269,7 @@ type linkOwner struct {
 	uid, gid int
 }
 
-// Prepare writes files as a new version under Dir(opts.Root) without
+// Prepare writes files as a new version under the mount directory without
 // making it visible. It does everything that can fail for reasons of the
 // files or the directory, so that Commit has only the rename left:
 //
@@ -227,37 +286,42 @@ type linkOwner struct {
 //   - It makes the symlinks of the visible names that are new in this
 //     version. They dangle until Commit.
 //
-// On error nothing it made is left but the mount directory, and the error
-// is an *Error. On success the caller must call Commit or Abort: the
-// Pending holds the publish lock until then.
-func Prepare(opts Options, files []File) (*Pending, error) {
-	p := &publisher{
-		dir:    Dir(opts.Root),
-		uid:    owner(opts.UID),
-		gid:    owner(opts.GID),
-		logger: opts.Logger,
-	}
-	if p.logger == nil {
-		p.logger = log.Nop()
+// On error nothing it made is left but the mount directory (and its
+// ..lock), and the error is an *Error. On success the caller must end the
+// publish (Commit, Finish, Revert or Abort): the Pending holds the publish
+// locks until then.
+func (p *Publisher) Prepare(files []File) (*Pending, error) {
+	pub := &publisher{
+		dir:    p.Dir(),
+		uid:    owner(p.opts.UID),
+		gid:    owner(p.opts.GID),
+		logger: p.opts.Logger,
 	}
 	names, err := plan(files)
 	if err != nil {
 		return nil, err
 	}
-
-	publishMu.Lock()
-	pd, err := p.prepare(names, files)
-	if err != nil {
-		publishMu.Unlock()
+	p.mu.Lock()
+	if err := pub.ensureDir(); err != nil {
+		p.mu.Unlock()
 		return nil, err
 	}
+	lock, err := pub.lock()
+	if err != nil {
+		p.mu.Unlock()
+		return nil, err
+	}
+	pd, err := pub.prepare(names, files)
+	if err != nil {
+		unlock(lock)
+		p.mu.Unlock()
+		return nil, err
+	}
+	pd.p, pd.lock, pd.files = p, lock, files
 	return pd, nil
 }
 
 func (p *publisher) prepare(names []string, files []File) (*Pending, error) {
-	if err := p.ensureDir(); err != nil {
-		return nil, err
-	}
 	mem, err := OnMemoryFS(p.dir)
 	switch {
 	case err != nil:
@@ -276,11 +340,10 @@ func (p *publisher) prepare(names []string, files []File) (*Pending, error) {
 		return nil, err
 	}
 	pd := &Pending{
-		p:       p,
+		pub:     p,
 		st:      st,
 		version: version,
 		res:     Result{Dir: p.dir, Version: version, MemoryBacked: mem},
-		files:   len(files),
 	}
 	err = pd.link(names)
 	if err == nil {
@@ -298,22 +361,31 @@ func (p *publisher) prepare(names []string, files []File) (*Pending, error) {
 	return pd, nil
 }
 
-// Commit makes the prepared version the current one with one rename of
-// ..data, then removes the visible names the new version no longer has and
-// retires the older versions. A failure after the rename is only a warning:
-// what it leaves is hidden or dangling, and the next publish removes it.
-//
-// When the rename fails, Commit undoes what Prepare made, as Abort does,
-// and returns an *Error: what a reader sees is the previous version,
-// unchanged. Commit after Commit or Abort is an error.
+// Commit is Switch, then Finish: the prepared version becomes the current
+// one and the older versions are retired. When the rename fails, what a
+// reader sees is the previous version, unchanged, and the error is an
+// *Error. Commit after the publish is over is an error.
 func (pd *Pending) Commit() (Result, error) {
-	if pd.done {
-		return Result{Dir: pd.p.dir}, &Error{Op: "commit", Path: pd.p.path(pd.version), Err: errors.New("the publish is over already")}
+	if err := pd.Switch(); err != nil {
+		return Result{Dir: pd.pub.dir, MemoryBacked: pd.res.MemoryBacked}, err
 	}
-	pd.done = true
-	defer publishMu.Unlock()
-	p := pd.p
+	pd.Finish()
+	return pd.res, nil
+}
 
+// Switch makes the prepared version the current one with one rename of
+// ..data, the commit point. Nothing else changes yet: the previous version
+// stays on disk, so that Revert can make it current again, until Finish
+// retires it.
+//
+// When the rename fails, Switch undoes what Prepare made, as Abort does,
+// ends the publish, and returns an *Error: what a reader sees is the
+// previous version, unchanged.
+func (pd *Pending) Switch() error {
+	if pd.done || pd.switched {
+		return &Error{Op: "commit", Path: pd.pub.path(pd.version), Err: errors.New("the publish is over already")}
+	}
+	p := pd.pub
 	var err error
 	if herr := hook("commit"); herr != nil {
 		err = fail("publish", p.path(dataLink), herr)
@@ -322,35 +394,87 @@ func (pd *Pending) Commit() (Result, error) {
 	}
 	if err != nil {
 		pd.rollbackLogged()
-		return Result{Dir: p.dir, MemoryBacked: pd.res.MemoryBacked}, err
+		pd.end()
+		return err
 	}
 	pd.dataTmp = false // it is ..data now
-	p.cleanup(pd.st, pd.version)
+	pd.switched = true
+	return nil
+}
 
-	p.logger.Info("published secret files", log.String("dir", p.dir), log.String("version", pd.version), log.Int("files", pd.files))
-	return pd.res, nil
+// Finish ends a switched publish: it removes the visible names the new
+// version no longer has and retires every older version. A failure here is
+// only a warning: what it leaves is hidden or dangling, and the next publish
+// removes it. Finish before Switch, or after the publish is over, does
+// nothing.
+func (pd *Pending) Finish() {
+	if pd.done || !pd.switched {
+		return
+	}
+	p := pd.pub
+	p.cleanup(pd.st, pd.version)
+	p.logger.Info("published secret files", log.String("dir", p.dir), log.String("version", pd.version), log.Int("files", len(pd.files)))
+	pd.p.last = pd.files
+	pd.end()
+}
+
+// Revert undoes a switched publish: the previous version is made current
+// again with one rename of ..data (or, on a first publish, ..data is
+// removed), then what Prepare made is removed. An error (an *Error, or
+// several joined) names what could not be undone. Revert before Switch is
+// Abort; after the publish is over it does nothing.
+func (pd *Pending) Revert() error {
+	if pd == nil || pd.done {
+		return nil
+	}
+	if !pd.switched {
+		return pd.Abort()
+	}
+	defer pd.end()
+	p := pd.pub
+	if pd.st.oldTarget == "" {
+		if err := os.Remove(p.path(dataLink)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fail("remove the ..data symlink", p.path(dataLink), err)
+		}
+	} else {
+		if err := p.newLink(pd.st.oldTarget, dataTmp); err != nil {
+			return err
+		}
+		if err := os.Rename(p.path(dataTmp), p.path(dataLink)); err != nil {
+			_ = os.Remove(p.path(dataTmp))
+			return fail("revert (rename ..data_tmp to ..data)", p.path(dataLink), err)
+		}
+	}
+	pd.switched = false
+	return pd.rollback()
 }
 
 // Abort removes what Prepare made: the prepared version directory,
 // ..data_tmp and the new visible symlinks, and gives the kept visible
 // symlinks their previous owner back. The previous version stays as it
-// was. After Commit, failed or not, or after Abort, it does nothing and
-// returns nil, so a caller can defer it right after Prepare. An error
-// (an *Error, or several joined) names what could not be removed.
+// was. After Switch (use Revert), or after the publish is over, it does
+// nothing and returns nil, so a caller can defer it right after Prepare. An
+// error (an *Error, or several joined) names what could not be removed.
 func (pd *Pending) Abort() error {
-	if pd == nil || pd.done {
+	if pd == nil || pd.done || pd.switched {
 		return nil
 	}
-	pd.done = true
-	defer publishMu.Unlock()
+	defer pd.end()
 	return pd.rollback()
+}
+
+// end gives back the publish locks.
+func (pd *Pending) end() {
+	pd.done = true
+	unlock(pd.lock)
+	pd.p.mu.Unlock()
 }
 
 // link gives each visible name that is new its symlink through ..data,
 // and each kept one its owner. Nothing a reader resolves changes: a new
 // name dangles until ..data names the new version.
 func (pd *Pending) link(names []string) error {
-	p := pd.p
+	p := pd.pub
 	for _, name := range names {
 		if pd.st.ours[name] {
 			if err := pd.chownKept(name); err != nil {
@@ -373,7 +497,7 @@ func (pd *Pending) link(names []string) error {
 // chownKept gives a kept visible symlink the owner asked for, and notes
 // its owner before, for a rollback.
 func (pd *Pending) chownKept(name string) error {
-	p := pd.p
+	p := pd.pub
 	if !p.chowns() {
 		return nil
 	}
@@ -401,7 +525,7 @@ func (pd *Pending) chownKept(name string) error {
 // made, none of which a reader resolves, so the previous version is left
 // as it was.
 func (pd *Pending) rollback() error {
-	p := pd.p
+	p := pd.pub
 	var errs []error
 	if pd.dataTmp {
 		if err := os.Remove(p.path(dataTmp)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -433,7 +557,49 @@ func (pd *Pending) rollback() error {
 // cannot undo is logged, and the caller returns the first error.
 func (pd *Pending) rollbackLogged() {
 	if err := pd.rollback(); err != nil {
-		pd.p.logger.Error("cannot undo all of a failed publish", log.String("dir", pd.p.dir), log.Err(err))
+		pd.pub.logger.Error("cannot undo all of a failed publish", log.String("dir", pd.pub.dir), log.Err(err))
+	}
+}
+
+// lockName is the lock file of the mount directory.
+const lockName = "..lock"
+
+// lock takes an exclusive flock(2) on the mount directory's ..lock, making
+// the file if it is missing. It waits while another publisher holds it.
+func (p *publisher) lock() (*os.File, error) {
+	path := p.path(lockName)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o644)
+	if err != nil {
+		return nil, fail("open the publish lock", path, err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err != nil {
+		f.Close()
+		return nil, fail("open the publish lock", path, err)
+	}
+	if fi.Mode().Perm() != 0o644 {
+		_ = f.Chmod(0o644) // the umask's doing; only its owner can mend it
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fail("lock the secrets directory", path, err)
+	}
+	return f, nil
+}
+
+// unlock gives the flock back by closing its file.
+func unlock(f *os.File) {
+	if f != nil {
+		f.Close()
 	}
 }
 

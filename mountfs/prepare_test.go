@@ -36,6 +36,9 @@ func tree(t *testing.T, dir string) map[string]node {
 		if err != nil {
 			return err
 		}
+		if filepath.Base(p) == lockName && filepath.Dir(p) == dir {
+			return nil // the publish lock stays once made (TestPublishLockFile)
+		}
 		st := fi.Sys().(*syscall.Stat_t)
 		n := node{Mode: fi.Mode(), UID: st.Uid, GID: st.Gid, Ino: st.Ino}
 		switch {
@@ -344,9 +347,11 @@ func TestPendingHoldsThePublishLock(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Abort() })
 	done := make(chan error, 1)
-	other := t.TempDir()
+	other := p.pub.dir
 	go func() {
-		_, err := Publish(opts(other), nextSet)
+		// Another Publisher, as another process would be: the flock on
+		// ..lock, not a mutex of this package, makes it wait.
+		_, err := NewPublisher(opts(filepath.Dir(filepath.Dir(filepath.Dir(other))))).Publish(nextSet)
 		done <- err
 	}()
 	select {
@@ -362,5 +367,101 @@ func TestPendingHoldsThePublishLock(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the waiting publish did not run after Commit")
 	}
-	assert.Equal(t, "c2", readVisible(t, Dir(other))["c"])
+	assert.Equal(t, "c2", readVisible(t, other)["c"], "the last publisher wins")
+}
+
+// TestPublishLockFile: the lock is a plain file in the mount directory,
+// hidden from tasks like every ".." name, that any user may open to lock.
+func TestPublishLockFile(t *testing.T) {
+	root := t.TempDir()
+	_, err := Publish(opts(root), previousSet)
+	require.NoError(t, err)
+	fi, err := os.Lstat(filepath.Join(Dir(root), lockName))
+	require.NoError(t, err)
+	assert.True(t, fi.Mode().IsRegular())
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+
+	// Anything but a regular file there fails the publish, naming the path.
+	root2 := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(Dir(root2), lockName), 0o700))
+	_, err = Publish(opts(root2), previousSet)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `open the publish lock "`+filepath.Join(Dir(root2), lockName)+`"`)
+}
+
+// TestSwitchThenRevert: after the commit point, Revert makes the previous
+// version current again, exactly as it was, and removes everything the
+// publish made; the mount is as before, inode for inode.
+func TestSwitchThenRevert(t *testing.T) {
+	root := t.TempDir()
+	dir := Dir(root)
+	_, err := Publish(opts(root), previousSet)
+	require.NoError(t, err)
+	before := tree(t, dir)
+
+	pd, err := Prepare(opts(root), nextSet)
+	require.NoError(t, err)
+	require.NoError(t, pd.Switch())
+	files, dangling, err := readVisibleTree(dir)
+	require.NoError(t, err)
+	assert.Equal(t, "c2", files["c"], "switched: the new version is what readers see")
+	assert.Equal(t, "a2", files["a"])
+	assert.Equal(t, []string{"b", "gone"}, dangling, "names the new version does not have dangle until Finish")
+
+	require.NoError(t, pd.Revert())
+	assert.Equal(t, before, tree(t, dir), "reverted: the previous version, as it was")
+	publishWithin(t, opts(root), nextSet) // the locks are free
+}
+
+// TestRevertAFirstPublish leaves no ..data and no visible name.
+func TestRevertAFirstPublish(t *testing.T) {
+	root := t.TempDir()
+	pd, err := Prepare(opts(root), nextSet)
+	require.NoError(t, err)
+	require.NoError(t, pd.Switch())
+	require.NoError(t, pd.Revert())
+	assert.Empty(t, names(t, Dir(root)))
+}
+
+// TestSwitchKeepsThePreviousVersionUntilFinish: the retiring of old
+// versions, which can take long, is Finish's, after the commit point.
+func TestSwitchKeepsThePreviousVersionUntilFinish(t *testing.T) {
+	root := t.TempDir()
+	dir := Dir(root)
+	first, err := Publish(opts(root), previousSet)
+	require.NoError(t, err)
+	pd, err := Prepare(opts(root), nextSet)
+	require.NoError(t, err)
+	require.NoError(t, pd.Switch())
+	assert.Contains(t, names(t, dir), first.Version, "the previous version is kept for a Revert")
+	assert.Contains(t, names(t, dir), "b", "a dropped name is kept (dangling) for a Revert")
+	pd.Finish()
+	assert.NotContains(t, names(t, dir), first.Version)
+	assert.NotContains(t, names(t, dir), "b")
+	assert.NoError(t, pd.Revert(), "after Finish, Revert does nothing")
+	assert.Equal(t, "c2", readVisible(t, dir)["c"])
+	assert.ErrorContains(t, pd.Switch(), "the publish is over already")
+}
+
+// TestPublisherSame: a Publisher knows what it made current last, by path
+// and bytes; an aborted or reverted publish does not count.
+func TestPublisherSame(t *testing.T) {
+	p := NewPublisher(opts(t.TempDir()))
+	assert.False(t, p.Same(nil), "nothing published yet")
+	_, err := p.Publish(previousSet)
+	require.NoError(t, err)
+	assert.True(t, p.Same(previousSet))
+	reordered := append([]File{previousSet[3]}, previousSet[:3]...)
+	assert.True(t, p.Same(reordered), "order plays no part")
+	changed := append([]File(nil), previousSet...)
+	changed[1] = file("b", "b1-rotated")
+	assert.False(t, p.Same(changed), "a changed value")
+	assert.False(t, p.Same(previousSet[:3]), "a removed file")
+	assert.False(t, p.Same(append(append([]File(nil), previousSet...), file("z", "z"))), "an added file")
+
+	pd, err := p.Prepare(nextSet)
+	require.NoError(t, err)
+	require.NoError(t, pd.Switch())
+	require.NoError(t, pd.Revert())
+	assert.True(t, p.Same(previousSet), "a reverted publish leaves the last one")
 }
