@@ -150,7 +150,13 @@ func assertNothingStarted(t *testing.T, res result) {
 	t.Helper()
 	assert.Nil(t, res.rec, "the command must not start")
 	entries, _ := os.ReadDir(res.mountDir())
-	assert.Empty(t, entries, "nothing may be published")
+	var left []string
+	for _, e := range entries {
+		if e.Name() != "..lock" { // the publish lock, which holds nothing
+			left = append(left, e.Name())
+		}
+	}
+	assert.Empty(t, left, "nothing may be published")
 }
 
 func writeFile(t *testing.T, path string, data []byte) {
