@@ -2,6 +2,7 @@ package inject
 
 import (
 	"fmt"
+	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 	"strings"
 )
 
@@ -17,6 +18,11 @@ const (
 	RuleDuplicate
 	// RuleBadName: the name is empty or holds '=' or NUL.
 	RuleBadName
+	// RuleTooLong: NAME=value is longer than execve takes for one variable.
+	RuleTooLong
+	// RuleTooBig: the whole environment is more than execve takes, and this
+	// secret is one of the largest parts of it.
+	RuleTooBig
 )
 
 // Problem is one refused name use or assignment. It never holds a value.
@@ -27,6 +33,9 @@ type Problem struct {
 	Group  string
 	Origin string
 	Detail string // RuleDuplicate: the other request
+	// RuleTooLong and RuleTooBig: the bytes of NAME=value, of the whole
+	// environment, and execve's limit.
+	Size, Total, Limit int
 }
 
 // String is the problem's line in Error.
@@ -37,15 +46,21 @@ func (p Problem) String() string {
 		return fmt.Sprintf("secret %q has a binary value that is not valid UTF-8 and cannot be set as an environment variable; mount it as a file instead", p.Key)
 	case RuleReserved:
 		return fmt.Sprintf("%s: environment variable %s is refused: the loader or the shell interpret it (every LD_* name, PATH and HOME); --allow-env %s lets it through",
-			describe(p.Origin, p.Key, p.Group), p.Name, p.Name)
+			spec.Describe(p.Origin, p.Key, p.Group), p.Name, p.Name)
 	case RuleDuplicate:
 		return fmt.Sprintf("%s: environment variable %s is also set by %s",
-			describe(p.Origin, p.Key, p.Group), p.Name, p.Detail)
+			spec.Describe(p.Origin, p.Key, p.Group), p.Name, p.Detail)
+	case RuleTooLong:
+		return fmt.Sprintf("%s: environment variable %s would be %d bytes, more than the %d that execve takes for one variable; mount it as a file instead",
+			spec.Describe(p.Origin, p.Key, p.Group), p.Name, p.Size, p.Limit-1)
+	case RuleTooBig:
+		return fmt.Sprintf("%s: environment variable %s is %d bytes of an environment of %d, more than the %d that execve takes (a quarter of the stack limit); mount it as a file instead",
+			spec.Describe(p.Origin, p.Key, p.Group), p.Name, p.Size, p.Total, p.Limit)
 	case RuleBadName:
 		return fmt.Sprintf("%s: environment variable name %q is empty or holds '=' or NUL",
-			describe(p.Origin, p.Key, p.Group), p.Name)
+			spec.Describe(p.Origin, p.Key, p.Group), p.Name)
 	}
-	return fmt.Sprintf("%s: environment variable %s: rule %d", describe(p.Origin, p.Key, p.Group), p.Name, int(p.Rule))
+	return fmt.Sprintf("%s: environment variable %s: rule %d", spec.Describe(p.Origin, p.Key, p.Group), p.Name, int(p.Rule))
 }
 
 // Error lists every refused name use or assignment, one per line. The caller
@@ -61,23 +76,6 @@ func (e *Error) Error() string {
 			b.WriteByte('\n')
 		}
 		b.WriteString(p.String())
-	}
-	return b.String()
-}
-
-// describe names a request: `--secret #2 (key "k", group "g")`.
-func describe(origin, key, group string) string {
-	var b strings.Builder
-	if origin != "" {
-		b.WriteString(origin)
-		b.WriteString(" (")
-	}
-	fmt.Fprintf(&b, "key %q", key)
-	if group != "" {
-		fmt.Fprintf(&b, ", group %q", group)
-	}
-	if origin != "" {
-		b.WriteByte(')')
 	}
 	return b.String()
 }

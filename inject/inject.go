@@ -26,6 +26,7 @@ import (
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
+	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
 
 // DefaultDirVar tells the task where the secret files are. Build sets it
@@ -85,6 +86,14 @@ type Options struct {
 	// DefaultDir, when not empty, is set as FLYTE_SECRETS_DEFAULT_DIR. The
 	// caller passes the logical mount path when a file was written.
 	DefaultDir string
+	// MaxEntry, when not 0, is the most bytes one "NAME=value" string may
+	// take with its NUL: what execve takes for one (MAX_ARG_STRLEN).
+	MaxEntry int
+	// MaxTotal, when not 0, is the most bytes the whole environment may
+	// take, each string with its NUL and a pointer (PointerSize bytes)
+	// each, once ArgBytes (the command's path and arguments, counted the
+	// same way) are taken.
+	MaxTotal, ArgBytes, PointerSize int
 }
 
 // entry is one variable that Build sets.
@@ -133,6 +142,12 @@ func Build(base []string, sets []Assignment, opts Options, logger *log.Logger) (
 		v := a.Value.Bytes()
 		if !utf8.Valid(v) || bytes.IndexByte(v, 0) >= 0 {
 			problems = append(problems, a.problem(RuleBinary, ""))
+			continue
+		}
+		if opts.MaxEntry > 0 && len(a.Name)+1+len(v)+1 > opts.MaxEntry {
+			p := a.problem(RuleTooLong, "")
+			p.Size, p.Limit = len(a.Name)+1+len(v), opts.MaxEntry
+			problems = append(problems, p)
 			continue
 		}
 		size += len(a.Name) + 1 + len(v)
@@ -228,7 +243,42 @@ func Build(base []string, sets []Assignment, opts Options, logger *log.Logger) (
 		}
 		logOverride(logger, e)
 	}
+	if err := checkTotal(out, entries, opts); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// checkTotal refuses an environment that execve would refuse as too big,
+// naming the secrets that take the most of it: without them it might fit.
+func checkTotal(env []string, entries []entry, opts Options) error {
+	if opts.MaxTotal <= 0 {
+		return nil
+	}
+	total := opts.ArgBytes
+	for _, kv := range env {
+		total += len(kv) + 1 + opts.PointerSize
+	}
+	if total <= opts.MaxTotal {
+		return nil
+	}
+	var big []*entry
+	for i := range entries {
+		if entries[i].a != nil {
+			big = append(big, &entries[i])
+		}
+	}
+	if len(big) == 0 {
+		return nil // the command's own arguments and environment: execve's to refuse
+	}
+	slices.SortStableFunc(big, func(a, b *entry) int { return len(b.kv) - len(a.kv) })
+	var problems []Problem
+	for _, e := range big[:min(3, len(big))] {
+		p := e.a.problem(RuleTooBig, "")
+		p.Size, p.Total, p.Limit = len(e.kv), total, opts.MaxTotal
+		problems = append(problems, p)
+	}
+	return &Error{Problems: problems}
 }
 
 func logOverride(logger *log.Logger, e *entry) {
@@ -268,5 +318,5 @@ func (a *Assignment) problem(r Rule, detail string) Problem {
 }
 
 func (a *Assignment) describe() string {
-	return describe(a.Origin, a.Key, a.Group)
+	return spec.Describe(a.Origin, a.Key, a.Group)
 }

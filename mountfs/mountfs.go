@@ -399,6 +399,7 @@ func (pd *Pending) Switch() error {
 	}
 	pd.dataTmp = false // it is ..data now
 	pd.switched = true
+	p.logger.Info("published secret files", log.String("dir", p.dir), log.String("version", pd.version), log.Int("files", len(pd.files)))
 	return nil
 }
 
@@ -413,7 +414,6 @@ func (pd *Pending) Finish() {
 	}
 	p := pd.pub
 	p.cleanup(pd.st, pd.version)
-	p.logger.Info("published secret files", log.String("dir", p.dir), log.String("version", pd.version), log.Int("files", len(pd.files)))
 	pd.p.last = pd.files
 	pd.end()
 }

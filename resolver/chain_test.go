@@ -590,8 +590,8 @@ func TestChainLogsEachAttemptWithoutValues(t *testing.T) {
 	want := []struct{ backend, scope, outcome string }{
 		{"env", "", "not found"},
 		{"dir", "", "skipped"},
-		{"local", "org=flyte domain=d project=p", "not found"},
-		{"local", "org=flyte domain=d", "found"},
+		{"local", "flyte/p/d", "not found"},
+		{"local", "flyte/-/d", "found"},
 	}
 	for i, w := range want {
 		assert.Equal(t, "resolver", lines[i]["logger"])

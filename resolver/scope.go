@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Scope is where a secret belongs: an org, and optionally a project and a
@@ -60,21 +59,18 @@ func (s Scope) Candidates() []Scope {
 	}
 }
 
-// String names the scope for logs and errors: "org=flyte domain=development
-// project=flytesnacks", leaving out the empty parts.
+// String is the one way a scope is printed, in logs, errors, dry-run and
+// explain: "flyte" for an org, "flyte/-/development" for a domain of it
+// (no project), "flyte/flytesnacks/development" for a project and domain.
 func (s Scope) String() string {
-	var b strings.Builder
-	b.WriteString("org=")
-	b.WriteString(s.Org)
-	if s.Domain != "" {
-		b.WriteString(" domain=")
-		b.WriteString(s.Domain)
+	if s.Project == "" && s.Domain == "" {
+		return s.Org
 	}
-	if s.Project != "" {
-		b.WriteString(" project=")
-		b.WriteString(s.Project)
+	project := s.Project
+	if project == "" {
+		project = "-"
 	}
-	return b.String()
+	return s.Org + "/" + project + "/" + s.Domain
 }
 
 // ScopedID is Flyte's id of a scoped secret:

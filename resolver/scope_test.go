@@ -101,8 +101,9 @@ func TestScopeValidate(t *testing.T) {
 }
 
 func TestScopeString(t *testing.T) {
-	assert.Equal(t, "org=flyte", resolver.Scope{Org: "flyte"}.String())
-	assert.Equal(t, "org=flyte domain=d project=p", resolver.Scope{Org: "flyte", Project: "p", Domain: "d"}.String())
+	assert.Equal(t, "flyte", resolver.Scope{Org: "flyte"}.String())
+	assert.Equal(t, "flyte/p/d", resolver.Scope{Org: "flyte", Project: "p", Domain: "d"}.String())
+	assert.Equal(t, "flyte/-/d", resolver.Scope{Org: "flyte", Domain: "d"}.String())
 }
 
 func TestNotFound(t *testing.T) {

@@ -14,8 +14,38 @@ type Problem struct {
 
 // String reads `--secret #2 (key "my.secret"): Invalid environment variable name: ...`.
 func (p Problem) String() string {
-	return p.Origin + " (key " + quote(p.Key) + "): " + p.Rule
+	return Describe(p.Origin, p.Key, "") + ": " + p.Rule
 }
+
+// Describe is the one way messages name a request: by where it came from,
+// its key and its group, `--secret #2 (key "k", group "g")`, or `key "k"`
+// without an origin. Names are quoted and cut short (Quote); a value never
+// appears.
+func Describe(origin, key, group string) string {
+	var b strings.Builder
+	if origin != "" {
+		b.WriteString(origin)
+		b.WriteString(" (")
+	}
+	b.WriteString("key ")
+	b.WriteString(quote(key))
+	if group != "" {
+		b.WriteString(", group ")
+		b.WriteString(quote(group))
+	}
+	if origin != "" {
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Describe names the request, as the package-level Describe does.
+func (r Request) Describe() string { return Describe(r.Origin, r.Key, r.Group) }
+
+// Quote quotes a name for a message as Go's %q does, keeping the first 64
+// bytes of a longer one and saying how long it was: a hostile 10 KB key must
+// not flood the terminal or the logs.
+func Quote(s string) string { return quote(s) }
 
 // Error is what Validate returns: every problem of every request, so that a
 // user fixes them all in one go.

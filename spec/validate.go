@@ -189,31 +189,23 @@ func collisions(req Request, envs, files, dirs map[string]Request) []string {
 	var rules []string
 	if req.EnvVar != "" {
 		if other, ok := envs[req.EnvVar]; ok {
-			rules = append(rules, fmt.Sprintf("sets the environment variable %s, as %s does", bare(req.EnvVar), describe(other)))
+			rules = append(rules, fmt.Sprintf("sets the environment variable %s, as %s does", bare(req.EnvVar), other.Describe()))
 		}
 	}
 	if req.File {
 		path := req.FilePath()
 		if other, ok := files[path]; ok {
-			rules = append(rules, fmt.Sprintf("writes the file %s, as %s does", bare(req.LogicalPath()), describe(other)))
+			rules = append(rules, fmt.Sprintf("writes the file %s, as %s does", bare(req.LogicalPath()), other.Describe()))
 		}
 		if req.Group == "" {
 			if other, ok := dirs[path]; ok {
-				rules = append(rules, fmt.Sprintf("its file %s would have the name of the group directory of %s", bare(req.LogicalPath()), describe(other)))
+				rules = append(rules, fmt.Sprintf("its file %s would have the name of the group directory of %s", bare(req.LogicalPath()), other.Describe()))
 			}
 		} else if other, ok := files[strings.ToLower(req.Group)]; ok && other.Group == "" {
-			rules = append(rules, fmt.Sprintf("its group directory %s would have the name of the file of %s", bare(MountPath+"/"+strings.ToLower(req.Group)), describe(other)))
+			rules = append(rules, fmt.Sprintf("its group directory %s would have the name of the file of %s", bare(MountPath+"/"+strings.ToLower(req.Group)), other.Describe()))
 		}
 	}
 	return rules
-}
-
-// describe names an accepted request in another request's problem.
-func describe(r Request) string {
-	if r.Group == "" {
-		return fmt.Sprintf("%s (key %s)", r.Origin, quote(r.Key))
-	}
-	return fmt.Sprintf("%s (key %s, group %s)", r.Origin, quote(r.Key), quote(r.Group))
 }
 
 // deriveEnvVar is the variable a request sets when it names none:

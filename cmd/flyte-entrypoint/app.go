@@ -2,18 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/entry"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	xexec "github.com/flyte-entrypoint/flyte-entrypoint/internal/exec"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
@@ -22,37 +20,8 @@ import (
 	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
 
-// exitError carries an exit code out of a command action.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
 func usageError(format string, args ...any) error {
-	return &exitError{code: entry.CodeUsage, err: fmt.Errorf(format, args...)}
-}
-
-// exitCode maps an error from any layer to the process exit code.
-func exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	var pe *entry.Error
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	var xe *xexec.Error
-	if errors.As(err, &xe) {
-		return xe.Code
-	}
-	return 1
+	return exit.Errorf(exit.Usage, format, args...)
 }
 
 // env is the shim's environment, read once.
@@ -88,13 +57,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a.cfg = loadConfig(a.env.m)
 	cliApp := a.cliApp(mentionsSecretCommand(args))
 	err := cliApp.Run(reorderArgs(cliApp, args))
-	if err != nil && !errors.Is(err, errSilent) {
+	if err != nil && !exit.IsSilent(err) {
 		fmt.Fprintf(stderr, "flyte-entrypoint: %v\n", err)
 	}
 	if a.log != nil {
 		_ = a.log.Sync()
 	}
-	return exitCode(err)
+	return exit.CodeOf(err)
 }
 
 // splitCommand cuts the arguments at the first "--": what follows is the
@@ -182,7 +151,7 @@ func (a *app) cliApp(withSecretFlags bool) *cli.App {
 
 // flagUsageError makes a flag that does not parse, on any command, exit 2.
 func flagUsageError(_ *cli.Context, err error, _ bool) error {
-	return &exitError{code: entry.CodeUsage, err: err}
+	return exit.With(exit.Usage, err)
 }
 
 func cliFlags(specs []flagSpec) []cli.Flag {
@@ -219,7 +188,7 @@ func (a *app) setup() error {
 	cfg := a.cfg
 	level, err := log.ParseLevel(cfg.LogLevel)
 	if err != nil {
-		return usageError("--log-level: %v", err)
+		return usageError("%s: %v", a.cfg.name("log-level"), err)
 	}
 	format := log.Format(cfg.LogFormat)
 	switch format {
@@ -230,14 +199,14 @@ func (a *app) setup() error {
 		}
 	case log.FormatJSON, log.FormatConsole:
 	default:
-		return usageError("--log-format %q: want json or console", cfg.LogFormat)
+		return usageError("%s %q: want json or console", a.cfg.name("log-format"), cfg.LogFormat)
 	}
 	a.log = log.New(a.stderr, format, level)
 	if cfg.Timeout <= 0 {
-		return usageError("--timeout %v: must be positive", cfg.Timeout)
+		return usageError("%s %v: must be positive", a.cfg.name("timeout"), cfg.Timeout)
 	}
 	if len(cfg.Backends) == 0 {
-		return usageError("--backends is empty: name at least one of %s", strings.Join(registry.Known(), ", "))
+		return usageError("%s is empty: name at least one of %s", a.cfg.name("backends"), strings.Join(registry.Known(), ", "))
 	}
 	return nil
 }
@@ -273,7 +242,7 @@ func (a *app) scope(execution bool) (resolver.Scope, error) {
 	return s, nil
 }
 
-// entryConfig is the pipeline's config for run and dry-run.
+// entryConfig is the pipeline's config for run, dry-run and explain.
 func (a *app) entryConfig() (entry.Config, error) {
 	scope, err := a.scope(true)
 	if err != nil {
@@ -285,109 +254,18 @@ func (a *app) entryConfig() (entry.Config, error) {
 		InlineJSON: a.env.m["FLYTE_SECRETS"],
 		Environ:    a.env.list,
 		Backends:   a.cfg.Backends,
-		Dir:        a.cfg.Dir,
-		Store:      a.cfg.Store, // "" is the default store: the registry finds it
+		Options:    a.cfg.optionValues(),
 		Root:       a.cfg.Root,
 		Scope:      scope,
 		Timeout:    a.cfg.Timeout,
 		AllowEnv:   a.cfg.AllowEnv,
 		PassEnv:    a.cfg.PassEnv,
-		Scrub:      credentialVars(a.cfg.Backends),
+		Command:    a.command,
 		Logger:     a.log,
 	}, nil
 }
 
-// credentialVars are the variables that hold the shim's own credentials for
-// the backends in the chain. They never reach the child unless --pass-env
-// lets one through. No built-in backend reads a credential yet; remote ones
-// add theirs here (vault: VAULT_TOKEN).
-func credentialVars(backends []string) []string {
-	var out []string
-	for _, b := range backends {
-		out = append(out, backendCredentials[b]...)
-	}
-	return out
-}
-
-var backendCredentials = map[string][]string{
-	"vault": {"VAULT_TOKEN"},
-}
-
-// startAbort holds SIGINT and SIGTERM while a supervised command has not
-// started: the phases check it between them, and a signal aborts the start
-// with 128+N. The same channel goes on to Supervise, so that no signal falls
-// between the two.
-//
-// Exec mode installs nothing: until execve, the two signals keep the Go
-// runtime's default action, which ends the shim by that signal, so its
-// parent sees 128+N and nothing starts. That costs no start-up time;
-// os/signal's first Notify and its Reset cost a few hundred microseconds,
-// which was a fifth of the whole start.
-type startAbort struct {
-	ch      chan os.Signal
-	pending os.Signal // a SIGINT or SIGTERM taken off ch by during
-}
-
-func watchAbort() *startAbort {
-	s := &startAbort{ch: make(chan os.Signal, 64)}
-	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM)
-	return s
-}
-
-// during returns a context that a SIGINT or SIGTERM cancels, for a phase
-// that may wait (a remote backend), and a stop function to call when the
-// phase is over, before the channel goes on to Supervise. Without a watch
-// (exec mode) it returns ctx as it is.
-func (s *startAbort) during(ctx context.Context) (context.Context, func()) {
-	if s == nil {
-		return ctx, func() {}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		select {
-		case sig := <-s.ch:
-			s.pending = sig
-			cancel()
-		case <-done:
-		}
-	}()
-	return ctx, func() { close(done); <-stopped; cancel() }
-}
-
-// aborted returns an error with 128+N when a SIGINT or SIGTERM has arrived.
-func (s *startAbort) aborted() error {
-	if s == nil {
-		return nil
-	}
-	for s.pending == nil {
-		select {
-		case sig := <-s.ch:
-			// Once Supervise has run, the channel carries every signal it
-			// forwards; only these two abort a start.
-			if sig == syscall.SIGINT || sig == syscall.SIGTERM {
-				s.pending = sig
-			}
-		default:
-			return nil
-		}
-	}
-	sig := s.pending.(syscall.Signal)
-	return &exitError{
-		code: 128 + int(sig),
-		err:  fmt.Errorf("start aborted by %v: nothing was published and the command did not start", sig),
-	}
-}
-
-func (s *startAbort) signals() chan os.Signal {
-	if s == nil {
-		return nil
-	}
-	return s.ch
-}
-
-func (a *app) runCmd(c *cli.Context) (err error) {
+func (a *app) runCmd(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageError("unexpected argument %q: put the command after \"--\"", c.Args().First())
 	}
@@ -396,132 +274,35 @@ func (a *app) runCmd(c *cli.Context) (err error) {
 	}
 	grace, err := xexec.ParseGrace(a.cfg.Grace)
 	if err != nil {
-		return usageError("%v", err)
+		return usageError("%s %v", a.cfg.name("grace"), err)
 	}
 	// Supervise mode is the default at PID 1; --supervise=false (or its
-	// variable) turns it off there, for a PID 1 that reaps elsewhere.
-	supervise := a.cfg.Supervise || (!a.cfg.superviseSet && xexec.IsPID1())
-	var abort *startAbort
-	if supervise {
-		abort = watchAbort()
-		// A SIGINT or SIGTERM that arrived during a phase that then failed
-		// wins over that phase's code: the start was aborted.
-		defer func() {
-			var ee *exitError
-			if err != nil && !(errors.As(err, &ee) && ee.err == errSilent) {
-				if aerr := abort.aborted(); aerr != nil {
-					err = aerr
-				}
-			}
-		}()
+	// variable) turns it off there, for a PID 1 that reaps elsewhere. The
+	// supervisor owns the signals from now on, so that a SIGINT or SIGTERM
+	// during any phase aborts the start.
+	var starter entry.Starter = &xexec.Execer{}
+	if a.cfg.Supervise || (!a.cfg.superviseSet && xexec.IsPID1()) {
+		starter = xexec.NewSupervisor(xexec.SupervisorOptions{Grace: grace, DropPrivileges: a.cfg.User != "", Logger: a.log})
 	}
-
 	cfg, err := a.entryConfig()
 	if err != nil {
 		return err
 	}
 	// --user is looked up now, since the mounted files belong to that user.
 	// A malformed value is a bad flag (2) at once; a user the image does not
-	// know, or one this process cannot switch to (126, internal/exec's code),
-	// belongs to the exec phase and is reported there, after the phases
-	// before it.
-	var cred *xexec.Credential
-	var userErr error
-	uid, gid := -1, -1
+	// know, or one this process cannot switch to (126), belongs to the exec
+	// phase, and the pipeline reports it there.
 	if a.cfg.User != "" {
-		cred, userErr = xexec.LookupUser(a.cfg.User, xexec.PasswdFile, xexec.GroupFile)
-		if userErr == nil {
-			userErr = xexec.CheckCredential(cred)
+		cred, err := xexec.LookupUser(a.cfg.User, xexec.PasswdFile, xexec.GroupFile)
+		if err == nil {
+			err = xexec.CheckCredential(cred)
 		}
-		var xe *xexec.Error
-		if errors.As(userErr, &xe) && xe.Code == entry.CodeUsage {
-			return fmt.Errorf("--user: %w", userErr)
+		if exit.CodeOf(err) == exit.Usage {
+			return usageError("%s %v", a.cfg.name("user"), err)
 		}
-		if userErr == nil {
-			uid, gid = int(cred.UID), int(cred.GID)
-		}
+		cfg.User, cfg.UserErr = cred, err
 	}
-
-	plan, err := entry.Load(cfg)
-	if err != nil {
-		return err
-	}
-	ctx, stopWatch := abort.during(c.Context)
-	outs, err := plan.Resolve(ctx)
-	stopWatch()
-	if aerr := abort.aborted(); aerr != nil {
-		return aerr
-	}
-	if err != nil {
-		return err
-	}
-	staged, err := plan.Stage(outs)
-	if err != nil {
-		return err
-	}
-	// Publishing in two steps keeps the phase order and the promise that a
-	// command that cannot start leaves nothing behind: the new version is
-	// written (73 if it can't be), then the command and the user are
-	// checked (126/127), and only then made visible with one rename.
-	pending, err := plan.Prepare(staged, uid, gid)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		// A no-op once committed. Before that, a version left behind would
-		// be a hidden directory holding values: say so.
-		if err := pending.Abort(); err != nil {
-			a.log.Error("could not remove the prepared mount version", log.Err(err))
-		}
-	}()
-	if userErr != nil {
-		return fmt.Errorf("--user: %w", userErr)
-	}
-	path, err := xexec.LookPath(a.command[0], lookupEnv(staged.Env, "PATH"))
-	if err != nil {
-		return err
-	}
-	if err := xexec.CheckInterpreter(path); err != nil {
-		return err
-	}
-	if err := abort.aborted(); err != nil {
-		return err
-	}
-	if err := entry.Commit(pending); err != nil {
-		return err
-	}
-	if !supervise {
-		return xexec.Exec(path, a.command, staged.Env, cred)
-	}
-	code, err := xexec.Supervise(xexec.SuperviseOptions{
-		Path:           path,
-		Argv:           a.command,
-		Env:            staged.Env,
-		Cred:           cred,
-		DropPrivileges: cred != nil,
-		Grace:          grace,
-		Logger:         a.log,
-		Signals:        abort.signals(),
-	})
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return &exitError{code: code, err: errSilent}
-	}
-	return nil
-}
-
-// errSilent marks an exit code passed through from the command: nothing to print.
-var errSilent = errors.New("")
-
-func lookupEnv(environ []string, name string) string {
-	for i := len(environ) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(environ[i], "="); ok && k == name {
-			return v
-		}
-	}
-	return ""
+	return entry.Run(c.Context, cfg, starter)
 }
 
 func (a *app) dryRunCmd(c *cli.Context) error {
@@ -531,7 +312,7 @@ func (a *app) dryRunCmd(c *cli.Context) error {
 	switch a.cfg.Output {
 	case "table", "json":
 	default:
-		return usageError("--output %q: want table or json", a.cfg.Output)
+		return usageError("%s %q: want table or json", a.cfg.name("output"), a.cfg.Output)
 	}
 	cfg, err := a.entryConfig()
 	if err != nil {
@@ -542,12 +323,17 @@ func (a *app) dryRunCmd(c *cli.Context) error {
 		return err
 	}
 	outs, resErr := plan.Resolve(c.Context)
+	var stageErr error
+	if resErr == nil {
+		_, stageErr = plan.Stage(outs)
+	}
 	rep := entry.NewReport(outs, a.command)
+	rep.MarkRefused(outs, stageErr)
 	if a.cfg.Output == "json" {
 		err = rep.WriteJSON(a.stdout)
 	} else {
 		err = rep.WriteTable(a.stdout)
-		if cfg.Dir == "" && slices.Contains(cfg.Backends, "dir") {
+		if cfg.Options["dir"] == "" && slices.Contains(cfg.Backends, "dir") {
 			fmt.Fprintln(a.stdout, "note: the dir backend is skipped: no directory set (--dir or FLYTE_ENTRYPOINT_DIR)")
 		}
 	}
@@ -557,8 +343,7 @@ func (a *app) dryRunCmd(c *cli.Context) error {
 	if resErr != nil {
 		return resErr
 	}
-	_, err = plan.Stage(outs)
-	return err
+	return stageErr
 }
 
 func (a *app) explainCmd(c *cli.Context) error {
@@ -585,7 +370,7 @@ func (a *app) explainCmd(c *cli.Context) error {
 		return err
 	}
 	if !res.Found {
-		return &exitError{code: entry.CodeUnresolved, err: errSilent}
+		return exit.Silent(exit.Unresolved)
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"github.com/urfave/cli/v2"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
 )
 
 // envPrefix starts every configuration variable: FLYTE_ENTRYPOINT_<FLAG_NAME>.
@@ -20,8 +22,6 @@ const envPrefix = "FLYTE_ENTRYPOINT_"
 type config struct {
 	Specs     []string      `env:"SPEC" envSeparator:":"`
 	Backends  []string      `env:"BACKENDS" envDefault:"env,dir,local"`
-	Dir       string        `env:"DIR"`
-	Store     string        `env:"STORE"`
 	Root      string        `env:"ROOT"`
 	Org       string        `env:"ORG" envDefault:"flyte"`
 	Project   string        `env:"PROJECT"`
@@ -55,8 +55,51 @@ type config struct {
 	Value    string // create secret --value: never from the environment
 	Password string // create secret --password: never from the environment
 
+	// The backends' own settings (registry.Option), by option name: the
+	// variable when set, then the flag when given.
+	options map[string]*string
+
 	badEnv       map[string]error // variables that did not parse, by suffix
 	superviseSet bool             // --supervise or its variable was given, true or false
+	given        map[string]bool  // flags given on the command line, by name
+	environ      map[string]string
+}
+
+// name is how a message names a setting: the flag when it was given on the
+// command line, else its variable when that is set, else the flag. A bad
+// --limit 0 is not blamed on FLYTE_ENTRYPOINT_LIMIT.
+func (c *config) name(flag string) string {
+	if !c.given[flag] {
+		env := envPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+		if _, ok := c.environ[env]; ok {
+			return env
+		}
+	}
+	return "--" + flag
+}
+
+// optionValues is every backend option's value, by option name.
+func (c *config) optionValues() map[string]string {
+	out := make(map[string]string, len(c.options))
+	for k, v := range c.options {
+		out[k] = *v
+	}
+	return out
+}
+
+// optionFlags are the flags of the backends' own settings: of every backend
+// for run, dry-run and explain, of the stores for the secret commands.
+func (c *config) optionFlags(storesOnly bool) []flagSpec {
+	var out []flagSpec
+	for _, b := range registry.All() {
+		if storesOnly && b.Store == nil {
+			continue
+		}
+		for _, o := range b.Options {
+			out = append(out, flagSpec{name: o.Name, usage: o.Usage, env: o.Env, str: c.options[o.Name]})
+		}
+	}
+	return out
 }
 
 // loadConfig reads the FLYTE_ENTRYPOINT_* variables. A variable that does
@@ -64,7 +107,16 @@ type config struct {
 // only for a command that has that flag and was not given it: a variable
 // meant for create secret must not stop every container start.
 func loadConfig(environ map[string]string) *config {
-	cfg := &config{badEnv: map[string]error{}}
+	cfg := &config{badEnv: map[string]error{}, given: map[string]bool{}, environ: environ, options: map[string]*string{}}
+	for _, b := range registry.All() {
+		for _, o := range b.Options {
+			v := o.Default
+			if e, ok := environ[envPrefix+o.Env]; ok && e != "" {
+				v = e
+			}
+			cfg.options[o.Name] = &v
+		}
+	}
 	err := env.ParseWithOptions(cfg, env.Options{Prefix: envPrefix, Environment: environ})
 	var agg env.AggregateError
 	if errors.As(err, &agg) {
@@ -105,6 +157,7 @@ type flagSpec struct {
 	dur     *time.Duration
 	boolean *bool
 	set     *bool // when not nil, becomes true when the flag is given
+	given   map[string]bool
 }
 
 type flagKind int
@@ -197,6 +250,9 @@ func (f flagSpec) apply(given map[string]*cli.Context) bool {
 	if f.set != nil {
 		*f.set = true
 	}
+	if f.given != nil {
+		f.given[f.name] = true
+	}
 	switch f.kind {
 	case kindStrings:
 		*f.strs = splitList(ctx.StringSlice(f.name))
@@ -225,14 +281,13 @@ func splitList(vals []string) []string {
 	return out
 }
 
-// runFlags are the flags of run, dry-run and explain.
+// runFlags are the flags of run, dry-run and explain: their own, then the
+// backends' settings.
 func runFlags(cfg *config) []flagSpec {
-	return []flagSpec{
+	return withGiven(cfg, append([]flagSpec{
 		{name: "secret", usage: "a secret request: a bare key, or key=,group=,group_version=,env=,mount=,optional= pairs (repeatable; the variable is FLYTE_SECRETS)", kind: kindRequests, strs: &cfg.Secrets},
 		{name: "spec", usage: "a task spec file to read requests from (repeatable; the variable takes paths separated by ':')", env: "SPEC", kind: kindRequests, strs: &cfg.Specs},
 		{name: "backends", usage: "the backend chain, in order", env: "BACKENDS", kind: kindStrings, strs: &cfg.Backends},
-		{name: "dir", usage: "the directory the dir backend reads", env: "DIR", str: &cfg.Dir},
-		{name: "store", usage: "the local store's directory (default $XDG_DATA_HOME/flyte-entrypoint, else ~/.local/share/flyte-entrypoint)", env: "STORE", str: &cfg.Store},
 		{name: "root", usage: "a prefix for the mount directory /etc/flyte/secrets, and only for it", env: "ROOT", str: &cfg.Root},
 		{name: "org", usage: "the org of the current scope", env: "ORG", str: &cfg.Org},
 		{name: "project", usage: "the project of the current scope (needs --domain)", env: "PROJECT", str: &cfg.Project},
@@ -245,5 +300,13 @@ func runFlags(cfg *config) []flagSpec {
 		{name: "user", usage: "UID[:GID] or NAME[:GROUP] to run the command as; mounted files belong to it", env: "USER", str: &cfg.User},
 		{name: "log-format", usage: "json or console (default: console on a terminal, else json)", env: "LOG_FORMAT", str: &cfg.LogFormat},
 		{name: "log-level", usage: "debug, info, warn or error", env: "LOG_LEVEL", str: &cfg.LogLevel},
+	}, cfg.optionFlags(false)...))
+}
+
+// withGiven makes each flag record in cfg.given that it was given.
+func withGiven(cfg *config, specs []flagSpec) []flagSpec {
+	for i := range specs {
+		specs[i].given = cfg.given
 	}
+	return specs
 }

@@ -27,46 +27,29 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/flyte-entrypoint/flyte-entrypoint/internal/entry"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
 )
-
-// secretStores maps --backend to a store: the one place a store registers.
-// The remote stores (k8s, aws) add themselves here.
-var secretStores = []struct {
-	name string
-	open func(a *app) (manage.Store, error)
-}{
-	{"local", func(a *app) (manage.Store, error) { return openLocalStore(a.cfg.Store) }},
-}
-
-func knownStores() []string {
-	names := make([]string, len(secretStores))
-	for i, s := range secretStores {
-		names[i] = s.name
-	}
-	return names
-}
 
 // secretFlags are the flags every secret command shares.
 func secretFlags(cfg *config) []flagSpec {
-	return []flagSpec{
-		{name: "backend", usage: "the store to manage: " + strings.Join(knownStores(), ", "), env: "BACKEND", str: &cfg.Backend},
-		{name: "store", usage: "the local store's directory (default $XDG_DATA_HOME/flyte-entrypoint, else ~/.local/share/flyte-entrypoint)", env: "STORE", str: &cfg.Store},
+	return withGiven(cfg, append([]flagSpec{
+		{name: "backend", usage: "the store to manage: " + strings.Join(registry.Stores(), ", "), env: "BACKEND", str: &cfg.Backend},
 		{name: "org", usage: "the org of the secret's scope", env: "ORG", str: &cfg.Org},
 		{name: "project", aliases: []string{"p"}, usage: "the project of the secret's scope (needs --domain)", env: "PROJECT", str: &cfg.Project},
 		{name: "domain", aliases: []string{"d"}, usage: "the domain of the secret's scope", env: "DOMAIN", str: &cfg.Domain},
 		{name: "log-format", usage: "json or console (default: console on a terminal, else json)", env: "LOG_FORMAT", str: &cfg.LogFormat},
 		{name: "log-level", usage: "debug, info, warn or error", env: "LOG_LEVEL", str: &cfg.LogLevel},
-	}
+	}, cfg.optionFlags(true)...))
 }
 
 // createSecretFlags are create secret's own flags, besides secretFlags.
 func createSecretFlags(cfg *config) []flagSpec {
-	return append([]flagSpec(nil),
+	return withGiven(cfg, append([]flagSpec(nil),
 		flagSpec{name: "type", usage: "regular or image_pull", env: "TYPE", str: &cfg.Type},
 		flagSpec{name: "value", usage: "the secret's value (no variable: a value never comes from the environment)", str: &cfg.Value},
 		flagSpec{name: "from-file", usage: "read the value from this file, raw bytes", env: "FROM_FILE", str: &cfg.FromFile},
@@ -78,16 +61,16 @@ func createSecretFlags(cfg *config) []flagSpec {
 		flagSpec{name: "docker-config-path", usage: "the Docker config file (default $DOCKER_CONFIG/config.json, else ~/.docker/config.json)", env: "DOCKER_CONFIG_PATH", str: &cfg.DockerConfigPath},
 		flagSpec{name: "registries", usage: "the registries to copy from the Docker config, comma-separated (default: all of them)", env: "REGISTRIES", kind: kindStrings, strs: &cfg.Registries},
 		flagSpec{name: "timeout", usage: "the deadline for the store and for a Docker credential helper", env: "TIMEOUT", kind: kindDuration, dur: &cfg.Timeout},
-	)
+	))
 }
 
 // getSecretFlags are get secret's own flags, besides secretFlags.
 func getSecretFlags(cfg *config) []flagSpec {
-	return append([]flagSpec(nil),
+	return withGiven(cfg, append([]flagSpec(nil),
 		flagSpec{name: "output", aliases: []string{"o"}, usage: "the list's format: table or json (get secret NAME always prints JSON)", env: "OUTPUT", str: &cfg.Output},
 		flagSpec{name: "limit", usage: "the page size of the list; every page is fetched", env: "LIMIT", str: &cfg.Limit},
 		flagSpec{name: "reveal", usage: "print the secret's raw value instead of its metadata", env: "REVEAL", kind: kindBool, boolean: &cfg.Reveal},
-	)
+	))
 }
 
 // secretCommands are create, get and delete, each with its secret
@@ -185,14 +168,14 @@ func secretCmd(fn func(*cli.Context) error) func(*cli.Context) error {
 		if err == nil {
 			return nil
 		}
-		var ee *exitError
+		var ee *exit.Error
 		if errors.As(err, &ee) {
 			return err
 		}
 		if isInvalidInput(err) {
-			return &exitError{code: entry.CodeInvalid, err: err}
+			return exit.With(exit.Invalid, err)
 		}
-		return &exitError{code: 1, err: err}
+		return exit.With(exit.Failure, err)
 	}
 }
 
@@ -214,12 +197,12 @@ func nameArg(c *cli.Context, usage string) (string, error) {
 
 // secretStore is the store --backend names.
 func (a *app) secretStore() (func() (manage.Store, error), error) {
-	for _, s := range secretStores {
-		if s.name == a.cfg.Backend {
-			return func() (manage.Store, error) { return s.open(a) }, nil
-		}
+	b, ok := registry.Find(a.cfg.Backend)
+	if !ok || b.Store == nil {
+		return nil, usageError("%s %q: unknown secret store (known: %s)", a.cfg.name("backend"), a.cfg.Backend, strings.Join(registry.Stores(), ", "))
 	}
-	return nil, usageError("--backend %q: unknown secret store (known: %s)", a.cfg.Backend, strings.Join(knownStores(), ", "))
+	settings := registry.Settings{Environ: a.env.list, Values: a.cfg.optionValues(), Logger: a.log}
+	return func() (manage.Store, error) { return b.Store(settings) }, nil
 }
 
 // common checks what every secret command checks first, in this order: the
@@ -298,11 +281,11 @@ func (a *app) getSecret(c *cli.Context) error {
 	switch a.cfg.Output {
 	case "table", "json":
 	default:
-		return usageError("--output %q: want table or json", a.cfg.Output)
+		return usageError("%s %q: want table or json", a.cfg.name("output"), a.cfg.Output)
 	}
 	limit, err := strconv.Atoi(a.cfg.Limit)
 	if err != nil || limit < 1 {
-		return usageError("--limit %q (FLYTE_ENTRYPOINT_LIMIT): want a page size of 1 or more", a.cfg.Limit)
+		return usageError("%s %q: want a page size of 1 or more", a.cfg.name("limit"), a.cfg.Limit)
 	}
 	if c.NArg() == 0 && c.IsSet("reveal") { // FLYTE_ENTRYPOINT_REVEAL alone does not break the list
 		return usageError("--reveal needs a NAME: get secret NAME --reveal")

@@ -174,7 +174,7 @@ func TestSecretLifecycle(t *testing.T) {
 
 	res = s.run(t, "", "get", "secret", "db-pass")
 	assert.Equal(t, 1, res.code)
-	assert.Contains(t, res.stderr, `secret "db-pass" not found in scope org=flyte`)
+	assert.Contains(t, res.stderr, `secret "db-pass" not found in scope flyte`)
 	res = s.run(t, "", "delete", "secret", "db-pass")
 	assert.Equal(t, 1, res.code, "a missing secret is an error")
 	assert.Contains(t, res.stderr, `secret "db-pass" not found`)
@@ -433,11 +433,26 @@ func TestSecretBackendFlag(t *testing.T) {
 		res := s.run(t, "", args...)
 		assert.Equal(t, 2, res.code, "%v", args)
 		assert.Contains(t, res.stderr, "unknown secret store (known: local)")
+		assert.Contains(t, res.stderr, `flyte-entrypoint: --backend "`, "the flag the user gave is named")
 	}
 	res := s.runEnv(t, map[string]string{"FLYTE_ENTRYPOINT_BACKEND": "vault"}, "", "get", "secret", "k")
 	assert.Equal(t, 2, res.code)
-	assert.Contains(t, res.stderr, `--backend "vault"`)
+	assert.Contains(t, res.stderr, `FLYTE_ENTRYPOINT_BACKEND "vault": unknown secret store`, "the variable the user set is named")
 	assert.Equal(t, "v", s.reveal(t, "k"))
+}
+
+// TestBadSettingNamesWhatTheUserGave: a bad value is blamed on the flag
+// when it was given, and on the variable only when the variable is where it
+// came from.
+func TestBadSettingNamesWhatTheUserGave(t *testing.T) {
+	s := newSecretsCLI(t)
+	res := s.runEnv(t, map[string]string{"FLYTE_ENTRYPOINT_LIMIT": "5"}, "", "get", "secret", "--limit", "0")
+	assert.Equal(t, 2, res.code)
+	assert.Contains(t, res.stderr, `flyte-entrypoint: --limit "0": want a page size of 1 or more`)
+	assert.NotContains(t, res.stderr, "FLYTE_ENTRYPOINT_LIMIT")
+	res = s.runEnv(t, map[string]string{"FLYTE_ENTRYPOINT_LIMIT": "0"}, "", "get", "secret")
+	assert.Equal(t, 2, res.code)
+	assert.Contains(t, res.stderr, `flyte-entrypoint: FLYTE_ENTRYPOINT_LIMIT "0": want a page size of 1 or more`)
 }
 
 func TestSecretHelpShowsTheVariables(t *testing.T) {
@@ -697,7 +712,7 @@ func TestSecretBadInputLeavesTheStoreUnchanged(t *testing.T) {
 		wantCode  int
 		wantInErr string
 	}{
-		{name: "exists", args: []string{"create", "secret", "existing", "--value", "new"}, wantCode: 1, wantInErr: `secret "existing" already exists in scope org=flyte`},
+		{name: "exists", args: []string{"create", "secret", "existing", "--value", "new"}, wantCode: 1, wantInErr: `secret "existing" already exists in scope flyte`},
 		{name: "exists, piped value", args: []string{"create", "secret", "existing"}, stdin: "new", wantCode: 1, wantInErr: "already exists"},
 		{name: "exists, other type", args: []string{"create", "secret", "pull", "--value", "v"}, wantCode: 1, wantInErr: "already exists"},
 		{name: "bad name", args: []string{"create", "secret", "bad name", "--value", "v"}, wantCode: 65, wantInErr: "invalid secret name"},

@@ -1,11 +1,19 @@
-// Package entry runs flyte-entrypoint's phases in their fixed order:
+// Package entry is flyte-entrypoint's pipeline. Run takes one start from the
+// requests to the command, in a fixed order:
 //
-//	validation (65) -> resolution (69) -> value checks (65) -> publishing (73)
+//	validate (65) -> resolve (69) -> value checks (65) -> prepare the mount (73)
+//	-> pre-start checks (126/127) -> commit the mount -> start
 //
-// and leaves the last phase, exec (126/127), to internal/exec. It is the only
-// package besides cmd/ that sees every step; each step's own rules live in
-// spec, resolver, inject and mountfs. The first phase that fails decides the
-// exit code, and its error lists every failure of that phase.
+// Every check that can fail runs before the commit, the one rename of
+// ..data, so that a start is either done whole (the files published and the
+// command started) or undone whole: a failure, or a SIGINT or SIGTERM, up
+// to the start leaves the mount as it was. The first phase that fails
+// decides the exit code, and its error lists every failure of that phase.
+//
+// Each phase's own rules live in spec, resolver, inject, mountfs and
+// internal/exec; this package orders them, and cmd/ only turns flags into a
+// Config and an error into an exit code. dry-run and explain use the same
+// phases without the last three.
 package entry
 
 import (
@@ -17,6 +25,8 @@ import (
 	"time"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/inject"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exec"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/mountfs"
@@ -25,44 +35,142 @@ import (
 	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
 
-// Exit codes of the shim's own failures (SPEC section 6).
-const (
-	CodeUsage      = 2
-	CodeInvalid    = 65
-	CodeUnresolved = 69
-	CodeMount      = 73
-)
-
-// Error is a failure that carries the exit code of its phase.
-type Error struct {
-	Code int
-	Err  error
-}
-
-func (e *Error) Error() string { return e.Err.Error() }
-func (e *Error) Unwrap() error { return e.Err }
-
-func fail(code int, err error) error { return &Error{Code: code, Err: err} }
-
-// Config is everything a run needs, already merged from flags and env.
+// Config is everything a start needs, already merged from flags and
+// variables and checked for form by cmd/.
 type Config struct {
 	Secrets    []string // --secret values, in order
 	Specs      []string // --spec paths, in order
 	InlineJSON string   // FLYTE_SECRETS
 	Environ    []string // the shim's environment: the env backend's source and the child's base
 
-	Backends []string // the chain, in order
-	Dir      string   // the dir backend's directory; "" skips it
-	Store    string   // the local store's directory
-	Root     string   // prefix for the mount directory only
+	Backends []string          // the chain, in order
+	Options  map[string]string // the backends' own settings, by option name
+	Root     string            // prefix for the mount directory only
 	Scope    resolver.Scope
 	Timeout  time.Duration // overall deadline for resolution
 
 	AllowEnv []string // loader/shell names let through
 	PassEnv  []string // credentials let through to the child
-	Scrub    []string // the shim's own credentials, removed from the child's environment
+
+	// Command is the task's command line; Command[0] is looked up on the
+	// child's PATH.
+	Command []string
+	// User is the --user the command runs as (nil: the shim's own), and
+	// UserErr why it cannot be used (unknown to the image, or not one this
+	// process can switch to): the exec phase reports it, after the phases
+	// before it.
+	User    *exec.Credential
+	UserErr error
 
 	Logger *log.Logger
+}
+
+func (cfg *Config) logger() *log.Logger {
+	if cfg.Logger == nil {
+		cfg.Logger = log.Nop()
+	}
+	return cfg.Logger
+}
+
+// Starter is the exec phase: exec mode (*exec.Execer) or supervise mode
+// (*exec.Supervisor).
+type Starter interface {
+	// During returns a context that a SIGINT or SIGTERM cancels, for a
+	// phase that waits, and a function to call when it is over.
+	During(ctx context.Context) (context.Context, func())
+	// WatchAbort makes sure a SIGINT or SIGTERM from now on is caught
+	// rather than fatal, so that a publish can be undone.
+	WatchAbort()
+	// Aborted is an *exit.Error with 128+N once a SIGINT or SIGTERM (signal
+	// N) asked to abort the start.
+	Aborted() error
+	// Start starts the command. Exec mode returns only on failure; a
+	// supervisor returns the running child.
+	Start(cmd exec.Command) (*exec.Child, error)
+}
+
+// Run is one start, from the requests to the command. It returns when the
+// command has ended, with its code as an exit.Silent error (nil for 0), or
+// with the error of the first phase that failed. In exec mode it returns
+// only on failure.
+func Run(ctx context.Context, cfg Config, st Starter) (err error) {
+	logger := cfg.logger()
+	// A SIGINT or SIGTERM that came during a phase that then failed wins
+	// over that phase's code: the start was aborted.
+	defer func() {
+		if err != nil && !exit.IsSilent(err) {
+			if aerr := st.Aborted(); aerr != nil {
+				err = aerr
+			}
+		}
+	}()
+
+	plan, err := Load(cfg)
+	if err != nil {
+		return err
+	}
+	rctx, stop := st.During(ctx)
+	outs, err := plan.Resolve(rctx)
+	stop()
+	if aerr := st.Aborted(); aerr != nil {
+		return aerr
+	}
+	if err != nil {
+		return err
+	}
+	staged, err := plan.Stage(outs)
+	if err != nil {
+		return err
+	}
+	pending, err := plan.Prepare(staged)
+	if err != nil {
+		return err
+	}
+	// Until the commit, a failure leaves nothing behind; a version left
+	// behind would be a hidden directory holding values: say so.
+	defer func() {
+		if err := pending.Abort(); err != nil {
+			logger.Error("could not remove the prepared mount version", log.Err(err))
+		}
+	}()
+	cmd, err := plan.Check(staged)
+	if err != nil {
+		return err
+	}
+	if err := st.Aborted(); err != nil {
+		return err
+	}
+	if pending != nil {
+		st.WatchAbort()
+		if err := pending.Switch(); err != nil {
+			return exit.With(exit.CantCreate, err)
+		}
+		if aerr := st.Aborted(); aerr != nil {
+			revert(logger, pending)
+			return aerr
+		}
+	}
+	child, err := st.Start(cmd)
+	if err != nil {
+		revert(logger, pending)
+		return err
+	}
+	if pending != nil {
+		// The command runs: now retire the old versions, which can take
+		// long, and which no signal can leave half done any more.
+		pending.Finish()
+	}
+	if child == nil {
+		return nil
+	}
+	return exit.Silent(child.Wait())
+}
+
+// revert undoes a switched publish; what it cannot undo is logged.
+func revert(l *log.Logger, p *mountfs.Pending) {
+	if err := p.Revert(); err != nil {
+		l.Error("could not put the previous secret files back", log.Err(err))
+	}
 }
 
 // Plan is a validated set of requests and the chain that will answer them.
@@ -77,42 +185,38 @@ type Plan struct {
 // Flyte rules and the env-name rules, and builds the chain. No backend is
 // asked anything yet.
 func Load(cfg Config) (*Plan, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = log.Nop()
-	}
+	logger := cfg.logger()
 	raws, err := readRequests(cfg)
 	if err != nil {
-		return nil, fail(CodeInvalid, err)
+		return nil, exit.With(exit.Invalid, err)
 	}
 	reqs, err := spec.Validate(raws)
 	if err != nil {
-		return nil, fail(CodeInvalid, err)
+		return nil, exit.With(exit.Invalid, err)
 	}
 	if err := inject.CheckNames(nameUses(reqs), cfg.AllowEnv); err != nil {
-		return nil, fail(CodeInvalid, err)
+		return nil, exit.With(exit.Invalid, err)
 	}
 	chain, err := NewChain(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{cfg: cfg, Requests: reqs, Chain: chain, log: cfg.Logger}, nil
+	return &Plan{cfg: cfg, Requests: reqs, Chain: chain, log: logger}, nil
 }
 
-// NewChain builds the backend chain of cfg. An unknown backend is a usage
-// error.
+// NewChain builds the backend chain of cfg. An unknown backend, or a bad
+// setting of one, is a usage error.
 func NewChain(cfg Config) (*resolver.Chain, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = log.Nop()
-	}
+	logger := cfg.logger()
 	links, err := registry.Build(cfg.Backends, registry.Settings{
 		Environ: cfg.Environ,
-		Values:  map[string]string{"dir": cfg.Dir, "store": cfg.Store},
-		Logger:  cfg.Logger,
+		Values:  cfg.Options,
+		Logger:  logger,
 	})
 	if err != nil {
-		return nil, fail(CodeUsage, err)
+		return nil, exit.With(exit.Usage, err)
 	}
-	return resolver.NewChain(links, cfg.Scope, cfg.Logger.Named("resolver")), nil
+	return resolver.NewChain(links, cfg.Scope, logger.Named("resolver")), nil
 }
 
 func readRequests(cfg Config) ([]spec.Raw, error) {
@@ -206,41 +310,29 @@ func (p *Plan) Resolve(ctx context.Context) ([]Outcome, error) {
 			p.log.Debug("secret resolved", log.String("key", r.Key), log.String("group", r.Group),
 				log.String("backend", res.Backend), log.Int("bytes", res.Value.Len()))
 		case res.Err != nil:
-			failures = append(failures, fmt.Sprintf("%s: %v (tried %s)", describe(r), res.Err, tried(res.Trail)))
+			failures = append(failures, fmt.Sprintf("%s: %v (tried %s)", r.Describe(), res.Err, Tried(res.Trail)))
 		case r.Optional:
 			p.log.Warn("optional secret not found", log.String("key", r.Key), log.String("group", r.Group),
-				log.String("tried", tried(res.Trail)))
+				log.String("tried", Tried(res.Trail)))
 		default:
-			failures = append(failures, fmt.Sprintf("%s: not found (tried %s)", describe(r), tried(res.Trail)))
+			failures = append(failures, fmt.Sprintf("%s: not found (tried %s)", r.Describe(), Tried(res.Trail)))
 		}
 	}
 	if len(failures) > 0 {
-		return outs, fail(CodeUnresolved, fmt.Errorf("%d secret(s) could not be resolved:\n  %s",
-			len(failures), strings.Join(failures, "\n  ")))
+		return outs, exit.Errorf(exit.Unresolved, "%d secret(s) could not be resolved:\n  %s",
+			len(failures), strings.Join(failures, "\n  "))
 	}
 	return outs, nil
 }
 
-// describe names a request by origin, key and group; never by value.
-func describe(r spec.Request) string {
-	s := fmt.Sprintf("secret %q", r.Key)
-	if r.Group != "" {
-		s += fmt.Sprintf(" (group %q)", r.Group)
-	}
-	if r.Origin != "" {
-		s += " from " + r.Origin
-	}
-	return s
-}
-
-// tried lists the backends of a trail once each, in order, with the scopes
-// that were asked.
-func tried(trail []resolver.Attempt) string {
+// Tried lists the backends of a trail in order, with the scopes that were
+// asked.
+func Tried(trail []resolver.Attempt) string {
 	var parts []string
 	for _, a := range trail {
 		s := a.Backend
 		if a.Scope != nil {
-			s += " " + ScopeString(*a.Scope)
+			s += " " + a.Scope.String()
 		}
 		if a.Outcome == resolver.OutcomeSkipped {
 			s += " (skipped: " + a.Detail + ")"
@@ -253,31 +345,23 @@ func tried(trail []resolver.Attempt) string {
 	return strings.Join(parts, ", ")
 }
 
-// ScopeString prints a scope compactly: org, org/domain, or
-// org/project/domain (a project never comes without a domain).
-func ScopeString(s resolver.Scope) string {
-	out := s.Org
-	if s.Project != "" {
-		out += "/" + s.Project
-	}
-	if s.Domain != "" {
-		out += "/" + s.Domain
-	}
-	return out
-}
-
 // Staged is what the value checks accepted: the child's environment and the
 // files to publish.
 type Staged struct {
 	Env   []string
 	Files []mountfs.File
+	// SecretPATH says a secret sets PATH (--allow-env PATH): no message
+	// may show it.
+	SecretPATH bool
 }
 
 // Stage is the value-check phase: it builds the child's environment (UTF-8
-// and NUL checks, overrides, scrubbing) and the list of files.
+// and NUL checks, overrides, scrubbing, and the sizes execve takes) and the
+// list of files.
 func (p *Plan) Stage(outs []Outcome) (*Staged, error) {
 	var sets []inject.Assignment
 	var files []mountfs.File
+	st := &Staged{}
 	for _, o := range outs {
 		if !o.Result.Found {
 			continue
@@ -292,47 +376,91 @@ func (p *Plan) Stage(outs []Outcome) (*Staged, error) {
 				v = secret.New([]byte(r.LogicalPath()))
 			}
 			sets = append(sets, inject.Assignment{Name: r.EnvVar, Value: v, Key: r.Key, Group: r.Group, Origin: r.Origin})
+			st.SecretPATH = st.SecretPATH || r.EnvVar == "PATH"
 		}
 	}
-	opts := inject.Options{Scrub: p.cfg.Scrub, PassEnv: p.cfg.PassEnv}
+	opts := inject.Options{
+		Scrub:       registry.Credentials(p.cfg.Backends),
+		PassEnv:     p.cfg.PassEnv,
+		MaxEntry:    exec.MaxArgStrlen,
+		MaxTotal:    exec.ArgMax(),
+		PointerSize: 8,
+	}
+	if len(p.cfg.Command) > 0 {
+		// The command's path is not known yet; its name stands in for it,
+		// and the pre-start checks count again with the real one.
+		opts.ArgBytes = exec.ArgSize(p.cfg.Command[0], p.cfg.Command, nil)
+	}
 	if len(files) > 0 {
 		opts.DefaultDir = spec.MountPath
 	}
 	env, err := inject.Build(p.cfg.Environ, sets, opts, p.log.Named("inject"))
 	if err != nil {
-		return nil, fail(CodeInvalid, err)
+		return nil, exit.With(exit.Invalid, err)
 	}
-	return &Staged{Env: env, Files: files}, nil
+	st.Env, st.Files = env, files
+	return st, nil
 }
 
 // Prepare is the publishing phase up to its commit point: it writes the new
-// version of the mount, owned by uid:gid (-1 leaves the owner), where no
-// reader sees it yet. The caller makes it visible with Commit, or drops it
-// with Abort; a nil Pending (no file requests) does neither.
-func (p *Plan) Prepare(s *Staged, uid, gid int) (*mountfs.Pending, error) {
+// version of the mount, owned by the command's user, where no reader sees it
+// yet. A nil Pending (no file requests) has nothing to commit.
+func (p *Plan) Prepare(s *Staged) (*mountfs.Pending, error) {
 	if len(s.Files) == 0 {
 		return nil, nil
 	}
-	pending, err := mountfs.Prepare(mountfs.Options{
+	uid, gid := -1, -1
+	if u := p.cfg.User; u != nil && p.cfg.UserErr == nil {
+		uid, gid = int(u.UID), int(u.GID)
+	}
+	pending, err := mountfs.NewPublisher(mountfs.Options{
 		Root:   p.cfg.Root,
 		UID:    uid,
 		GID:    gid,
 		Logger: p.log.Named("mountfs"),
-	}, s.Files)
+	}).Prepare(s.Files)
 	if err != nil {
-		return nil, fail(CodeMount, err)
+		return nil, exit.With(exit.CantCreate, err)
 	}
 	return pending, nil
 }
 
-// Commit publishes a prepared version with one rename: all files appear at
-// once. A nil Pending has nothing to publish.
-func Commit(pending *mountfs.Pending) error {
-	if pending == nil {
-		return nil
+// Check is the pre-start phase: everything that could stop the command from
+// starting, checked before the commit. The user must be usable; the command
+// must be found on the child's PATH and be executable by that user, with
+// an interpreter it may run; and its arguments and environment must fit
+// what execve takes.
+func (p *Plan) Check(s *Staged) (exec.Command, error) {
+	if p.cfg.UserErr != nil {
+		return exec.Command{}, p.cfg.UserErr
 	}
-	if _, err := pending.Commit(); err != nil {
-		return fail(CodeMount, err)
+	if len(p.cfg.Command) == 0 {
+		return exec.Command{}, exit.Errorf(exit.Usage, "no command")
 	}
-	return nil
+	name := p.cfg.Command[0]
+	search := exec.Search{PATH: lookupEnv(s.Env, "PATH"), Secret: s.SecretPATH, Cred: p.cfg.User}
+	path, err := search.LookPath(name)
+	if err != nil {
+		return exec.Command{}, err
+	}
+	cmd := exec.Command{Name: name, Path: path, Argv: p.cfg.Command, Env: s.Env, Cred: p.cfg.User}
+	if !s.SecretPATH {
+		cmd.Name = path
+	}
+	if err := exec.CheckInterpreter(path, cmd.Name, p.cfg.User); err != nil {
+		return exec.Command{}, err
+	}
+	if err := exec.CheckArgs(cmd.Name, path, cmd.Argv, cmd.Env); err != nil {
+		return exec.Command{}, err
+	}
+	return cmd, nil
+}
+
+func lookupEnv(environ []string, name string) string {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(environ[i], "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
 }

@@ -2,12 +2,14 @@ package entry
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/inject"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 )
 
@@ -90,7 +92,7 @@ func NewReport(outs []Outcome, command []string) Report {
 			e.Error = ptr(res.Err.Error())
 		default:
 			e.Status = StatusMissing
-			e.Error = ptr("not found (tried " + tried(res.Trail) + ")")
+			e.Error = ptr("not found (tried " + Tried(res.Trail) + ")")
 		}
 		rep.Secrets = append(rep.Secrets, e)
 	}
@@ -115,7 +117,7 @@ func (r Report) WriteTable(w io.Writer) error {
 		}
 		scope := "-"
 		if e.Scope != nil {
-			scope = ScopeString(resolver.Scope{Org: e.Scope.Org, Project: e.Scope.Project, Domain: e.Scope.Domain})
+			scope = resolver.Scope{Org: e.Scope.Org, Project: e.Scope.Project, Domain: e.Scope.Domain}.String()
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			e.Key, orDash(e.Group), targetCell(e), orDash(e.Backend), scope, e.Status, bytes)
@@ -174,7 +176,7 @@ func WriteTrail(w io.Writer, key, group string, res resolver.Result) error {
 	for i, a := range res.Trail {
 		scope := "-"
 		if a.Scope != nil {
-			scope = ScopeString(*a.Scope)
+			scope = a.Scope.String()
 		}
 		line := fmt.Sprintf("  %d.\t%s\t%s\t%s", i+1, a.Backend, scope, a.Outcome)
 		if a.Detail != "" {
@@ -189,7 +191,7 @@ func WriteTrail(w io.Writer, key, group string, res resolver.Result) error {
 	case res.Found:
 		where := res.Backend
 		if res.Scope != nil {
-			where += " " + ScopeString(*res.Scope)
+			where += " " + res.Scope.String()
 		}
 		_, err := fmt.Fprintf(w, "result: found in %s (%d bytes)\n", where, res.Value.Len())
 		return err
@@ -199,5 +201,24 @@ func WriteTrail(w io.Writer, key, group string, res resolver.Result) error {
 	default:
 		_, err := fmt.Fprintln(w, "result: not found")
 		return err
+	}
+}
+
+// MarkRefused gives status "error" to the entries whose values the value
+// checks (Stage) refused, with the reason: such a start exits 65, so the
+// report must not say ok. outs are the outcomes the report was built from.
+func (r *Report) MarkRefused(outs []Outcome, err error) {
+	var ie *inject.Error
+	if !errors.As(err, &ie) {
+		return
+	}
+	for _, p := range ie.Problems {
+		for i, o := range outs {
+			q := o.Request
+			if i < len(r.Secrets) && q.Origin == p.Origin && q.Key == p.Key && q.Group == p.Group {
+				r.Secrets[i].Status = StatusError
+				r.Secrets[i].Error = ptr(p.String())
+			}
+		}
 	}
 }

@@ -61,8 +61,3 @@ func TestNewReport(t *testing.T) {
 	assert.NotContains(t, buf.String(), canary)
 }
 
-func TestScopeString(t *testing.T) {
-	assert.Equal(t, "flyte", ScopeString(resolver.Scope{Org: "flyte"}))
-	assert.Equal(t, "flyte/d", ScopeString(resolver.Scope{Org: "flyte", Domain: "d"}))
-	assert.Equal(t, "flyte/p/d", ScopeString(resolver.Scope{Org: "flyte", Project: "p", Domain: "d"}))
-}

@@ -17,107 +17,126 @@
 // /etc/group (parsed by hand: a static binary has no NSS) and checked by
 // CheckCredential before anything starts.
 //
-// Every failure that decides the shim's exit code is an *Error carrying that
-// code: CodeNotExecutable (126) or CodeNotFound (127), as a shell reports them.
+// Every failure that decides the shim's exit code is an *exit.Error carrying that
+// code: exit.NotExecutable (126) or exit.NotFound (127), as a shell reports them.
 package exec
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// Exit codes carried by *Error.
-const (
-	// CodeUsage is a malformed --user value. It is the CLI's code for bad flags.
-	CodeUsage = 2
-	// CodeNotExecutable: the command was found but can't be executed (not
-	// executable, a directory, permission denied, a bad interpreter), or it
-	// can't be run as the requested user.
-	CodeNotExecutable = 126
-	// CodeNotFound: the command was not found.
-	CodeNotFound = 127
-	// CodeSignalBase plus N is the exit code when signal N ended the command.
-	CodeSignalBase = 128
-)
-
-// Error is a failure that decides the shim's exit code.
-type Error struct {
-	Code int
-	Err  error
+func errorf(code int, format string, args ...any) *exit.Error {
+	return &exit.Error{Code: code, Err: fmt.Errorf(format, args...)}
 }
 
-func (e *Error) Error() string { return e.Err.Error() }
-func (e *Error) Unwrap() error { return e.Err }
-
-func errorf(code int, format string, args ...any) *Error {
-	return &Error{Code: code, Err: fmt.Errorf(format, args...)}
+// Search is how the command is looked up: on the child's PATH, as the
+// user it will run as.
+type Search struct {
+	// PATH is the child's PATH, not the shim's.
+	PATH string
+	// Secret says a secret set PATH (--allow-env PATH): then no message
+	// shows it, nor any path built from it.
+	Secret bool
+	// Cred is the user the command runs as; nil is this process's own.
+	Cred *Credential
 }
 
 // LookPath finds the executable for file the way a shell would, searching
-// pathEnv: the child's PATH, not the shim's. A name with a slash is used as
-// is. An empty PATH entry means the current directory, as in POSIX shells
-// (the directory is the image's WORKDIR, which the image author controls);
-// an empty pathEnv searches nothing.
+// s.PATH. A name with a slash is used as is. An empty PATH entry means the
+// current directory, as in POSIX shells (the directory is the image's
+// WORKDIR, which the image author controls); an empty PATH searches nothing.
 //
-// A name found nowhere is an *Error with CodeNotFound. A name whose only
-// matches are not executable, are directories, or can't be reached is an
-// *Error with CodeNotExecutable that names the first such match. Messages
-// name the command and the PATH searched.
-func LookPath(file, pathEnv string) (string, error) {
+// A match must be executable by s.Cred: its mode bits, its owner and group
+// against the user's uid, gid and groups, and every directory on the way to
+// it searchable by that user, as the kernel will check them after the
+// switch. (ACLs and file capabilities are not read.)
+//
+// A name found nowhere is an *exit.Error with exit.NotFound. A name whose
+// only matches are not executable, are directories, or can't be reached is
+// an *exit.Error with exit.NotExecutable that names the first such match.
+// Messages name the command and the PATH searched, unless s.Secret.
+func (s Search) LookPath(file string) (string, error) {
 	if file == "" {
-		return "", errorf(CodeNotFound, "command is empty")
+		return "", errorf(exit.NotFound, "command is empty")
 	}
 	if strings.Contains(file, "/") {
-		if err := checkExecutable(file); err != nil {
+		if err := checkExecutable(file, file, s.Cred); err != nil {
 			return "", err
 		}
 		return file, nil
 	}
-	var denied *Error
-	for _, dir := range filepath.SplitList(pathEnv) {
+	var denied *exit.Error
+	for _, dir := range filepath.SplitList(s.PATH) {
 		if dir == "" {
 			dir = "."
 		}
 		path := dir + "/" + file
-		err := checkExecutable(path)
+		shown := path
+		if s.Secret {
+			shown = file
+		}
+		err := checkExecutable(path, shown, s.Cred)
 		if err == nil {
 			return path, nil
 		}
-		var e *Error
-		if errors.As(err, &e) && e.Code == CodeNotExecutable && denied == nil {
+		var e *exit.Error
+		if errors.As(err, &e) && e.Code == exit.NotExecutable && denied == nil {
 			denied = e
 		}
 	}
-	if denied != nil {
-		return "", errorf(CodeNotExecutable, "command %q: %w (PATH %q)", file, denied.Err, pathEnv)
+	where := fmt.Sprintf("PATH %q", s.PATH)
+	if s.Secret {
+		where = "PATH (set by a secret, so not shown)"
 	}
-	return "", errorf(CodeNotFound, "command %q not found in PATH %q", file, pathEnv)
+	if denied != nil {
+		return "", errorf(exit.NotExecutable, "command %q: %w (%s)", file, denied.Err, where)
+	}
+	return "", errorf(exit.NotFound, "command %q not found in %s", file, where)
 }
 
-// CheckInterpreter catches, before anything is published, the one start
-// failure LookPath cannot see that is common in task images: a script whose
-// "#!" interpreter is missing (execve would fail with ENOENT, exit 126). It
-// reads the first line only; a file it cannot read, or one without "#!", is
-// left to execve.
-func CheckInterpreter(path string) error {
-	f, err := os.Open(path)
+// LookPath is Search{PATH: pathEnv}.LookPath(file): as this process.
+func LookPath(file, pathEnv string) (string, error) {
+	return Search{PATH: pathEnv}.LookPath(file)
+}
+
+// CheckInterpreter catches, before anything is published, the start
+// failures of a script that LookPath cannot see: a "#!" interpreter that is
+// missing or not executable by cred (execve would fail, exit 126), and a
+// script that cred may not read (its interpreter could not open it). It
+// reads the first line only; a file without "#!" is left to execve. name is
+// how messages call the command.
+func CheckInterpreter(path, name string, cred *Credential) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
 	var buf [256]byte
 	n, _ := io.ReadFull(f, buf[:])
 	line := buf[:n]
 	if !bytes.HasPrefix(line, []byte("#!")) {
+		if n > 0 && !bytes.HasPrefix(line, []byte("\x7fELF")) {
+			// execve would fail with ENOEXEC: Go's exec, unlike a
+			// shell's, does not hand such a file to /bin/sh.
+			return errorf(exit.NotExecutable, "command %q is not a binary and has no #! line", name)
+		}
 		return nil
 	}
 	if i := bytes.IndexByte(line, '\n'); i >= 0 {
@@ -125,32 +144,93 @@ func CheckInterpreter(path string) error {
 	}
 	fields := strings.Fields(string(line[2:]))
 	if len(fields) == 0 {
-		return errorf(CodeNotExecutable, "command %q: its #! line names no interpreter", path)
+		return errorf(exit.NotExecutable, "command %q: its #! line names no interpreter", name)
 	}
-	if err := checkExecutable(fields[0]); err != nil {
-		return errorf(CodeNotExecutable, "command %q: its interpreter %q cannot be run: %w", path, fields[0], errors.Unwrap(err))
+	if err := checkExecutable(fields[0], fields[0], cred); err != nil {
+		return errorf(exit.NotExecutable, "command %q: its interpreter %q cannot be run: %w", name, fields[0], errors.Unwrap(err))
+	}
+	if cred != nil {
+		if err := accessAs(path, 4, cred); err != nil {
+			return errorf(exit.NotExecutable, "command %q: a script its interpreter cannot read as user %d: %w", name, cred.UID, err)
+		}
 	}
 	return nil
 }
 
-// checkExecutable reports whether path names a file this process may execute.
-func checkExecutable(path string) error {
+// checkExecutable reports whether path names a file that cred (nil: this
+// process) may execute. name is how messages call it.
+func checkExecutable(path, name string, cred *Credential) error {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
-		return errorf(CodeNotFound, "command %q not found", path)
+		return errorf(exit.NotFound, "command %q not found", name)
 	case err != nil:
-		return errorf(CodeNotExecutable, "command %q: %w", path, unwrapPathError(err))
+		return errorf(exit.NotExecutable, "command %q: %w", name, unwrapPathError(err))
 	case fi.IsDir():
-		return errorf(CodeNotExecutable, "command %q is a directory", path)
+		return errorf(exit.NotExecutable, "command %q is a directory", name)
 	case fi.Mode()&0o111 == 0:
-		return errorf(CodeNotExecutable, "command %q is not executable (mode %v)", path, fi.Mode().Perm())
+		return errorf(exit.NotExecutable, "command %q is not executable (mode %v)", name, fi.Mode().Perm())
 	}
-	// The mode bits say someone may execute it; ask whether we may.
+	// The mode bits say someone may execute it; ask whether we may (this
+	// also sees a noexec mount).
 	if err := unix.Faccessat(unix.AT_FDCWD, path, unix.X_OK, unix.AT_EACCESS); err != nil {
-		return errorf(CodeNotExecutable, "command %q is not executable: %w", path, err)
+		return errorf(exit.NotExecutable, "command %q is not executable: %w", name, err)
+	}
+	if cred != nil {
+		if err := accessAs(path, 1, cred); err != nil {
+			return errorf(exit.NotExecutable, "command %q is not executable as user %d: %w", name, cred.UID, err)
+		}
 	}
 	return nil
+}
+
+// accessAs checks, from the mode bits, that cred may open path for want
+// (4 read, 1 execute): want on the file, and search (x) on every directory
+// on the way to it, as the kernel checks them for that user. Root may read
+// anything and execute a file with any x bit.
+func accessAs(path string, want os.FileMode, cred *Credential) error {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return unwrapPathError(err)
+	}
+	if real, err = filepath.Abs(real); err != nil {
+		return err
+	}
+	for dir := filepath.Dir(real); ; dir = filepath.Dir(dir) {
+		if !permits(dir, 1, cred, true) {
+			return fmt.Errorf("a directory on the way to it is not searchable (%w)", syscall.EACCES)
+		}
+		if dir == "/" {
+			break
+		}
+	}
+	if !permits(real, want, cred, false) {
+		return syscall.EACCES
+	}
+	return nil
+}
+
+// permits applies the owner, group or other bits of path's mode for cred.
+func permits(path string, want os.FileMode, cred *Credential, dir bool) bool {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	mode := fi.Mode().Perm()
+	if cred.UID == 0 {
+		return want != 1 || dir || mode&0o111 != 0
+	}
+	switch {
+	case st.Uid == cred.UID:
+		mode >>= 6
+	case st.Gid == cred.GID || slices.Contains(cred.Groups, st.Gid):
+		mode >>= 3
+	}
+	return mode&want == want
 }
 
 func unwrapPathError(err error) error {
@@ -161,47 +241,88 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// Exec replaces the shim with path, the berglas way. With cred set it first
-// drops to that user: setgroups, setgid, setuid, in that order (Go applies
-// each to every thread). argv[0] is the name the command sees; an empty argv
-// becomes {path}. env is the child's whole environment.
+// Exec replaces the shim with the command, the berglas way. With Cred set
+// it first drops to that user: setgroups, setgid, setuid, in that order (Go
+// applies each to every thread). Argv[0] is the name the command sees; an
+// empty Argv becomes {Path}. Env is the child's whole environment.
 //
-// Exec returns only on failure, and then always with an *Error:
-// CodeNotFound when path does not exist, CodeNotExecutable otherwise
+// Exec returns only on failure, and then always with an *exit.Error:
+// exit.NotFound when path does not exist, exit.NotExecutable otherwise
 // (EACCES, ENOEXEC, EISDIR, a missing interpreter, a user it can't switch to).
-func Exec(path string, argv, env []string, cred *Credential) error {
+func Exec(cmd Command) error {
+	argv := cmd.Argv
 	if len(argv) == 0 {
-		argv = []string{path}
+		argv = []string{cmd.Path}
 	}
-	if cred != nil {
-		if err := dropTo(cred); err != nil {
+	if cmd.Cred != nil {
+		if err := dropTo(cmd.Cred); err != nil {
 			return err
 		}
 	}
-	return execError(path, syscall.Exec(path, argv, env))
+	return execError(cmd.name(), cmd.Path, syscall.Exec(cmd.Path, argv, cmd.Env))
 }
 
-// execError turns a failed execve into an *Error with the shell's code.
-func execError(path string, err error) error {
+// execError turns a failed execve into an *exit.Error with the shell's code.
+func execError(name, path string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var errno syscall.Errno
 	if !errors.As(err, &errno) {
-		return errorf(CodeNotExecutable, "exec %q: %w", path, err)
+		return errorf(exit.NotExecutable, "exec %q: %w", name, err)
 	}
 	switch errno {
 	case syscall.ENOENT:
 		if _, statErr := os.Stat(path); statErr == nil {
 			// The file is there: what is missing is its #! interpreter or
 			// its dynamic loader. A shell says 126 here too.
-			return errorf(CodeNotExecutable, "exec %q: %w (its interpreter or dynamic loader is missing)", path, err)
+			return errorf(exit.NotExecutable, "exec %q: %w (its interpreter or dynamic loader is missing)", name, err)
 		}
-		return errorf(CodeNotFound, "exec %q: %w", path, err)
+		return errorf(exit.NotFound, "exec %q: %w", name, err)
 	case syscall.ENOTDIR:
-		return errorf(CodeNotFound, "exec %q: %w", path, err)
+		return errorf(exit.NotFound, "exec %q: %w", name, err)
 	case syscall.ENOEXEC:
-		return errorf(CodeNotExecutable, "exec %q: %w (not a binary and no #! line)", path, err)
+		return errorf(exit.NotExecutable, "exec %q: %w (not a binary and no #! line)", name, err)
 	}
-	return errorf(CodeNotExecutable, "exec %q: %w", path, err)
+	return errorf(exit.NotExecutable, "exec %q: %w", name, err)
+}
+
+// Execer is exec mode's side of a start: it takes no signal until there is
+// something to undo. Before WatchAbort, a SIGINT or SIGTERM ends the shim by
+// the signal's default action (128+N, nothing published yet), which costs
+// no start-up time. From WatchAbort on (just before the mount's commit
+// point) it catches them, so that the caller can undo the publish and exit
+// 128+N instead of dying half-way.
+type Execer struct {
+	sigs  chan os.Signal
+	abort syscall.Signal
+}
+
+// During returns ctx as it is: in exec mode a signal ends the process.
+func (e *Execer) During(ctx context.Context) (context.Context, func()) { return ctx, func() {} }
+
+// WatchAbort starts catching SIGINT and SIGTERM.
+func (e *Execer) WatchAbort() {
+	if e.sigs == nil {
+		e.sigs = make(chan os.Signal, 2)
+		signal.Notify(e.sigs, unix.SIGINT, unix.SIGTERM)
+	}
+}
+
+// Aborted returns an *exit.Error with 128+N once a SIGINT or SIGTERM was
+// caught.
+func (e *Execer) Aborted() error {
+	if e.abort == 0 && e.sigs != nil {
+		select {
+		case v := <-e.sigs:
+			e.abort, _ = v.(syscall.Signal)
+		default:
+		}
+	}
+	return abortError(e.abort)
+}
+
+// Start execs the command; it returns only on failure.
+func (e *Execer) Start(cmd Command) (*Child, error) {
+	return nil, Exec(cmd)
 }

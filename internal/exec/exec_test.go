@@ -2,6 +2,7 @@ package exec
 
 import (
 	"errors"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,25 +50,25 @@ func TestLookPath(t *testing.T) {
 		{name: "first match wins", file: "both", pathEnv: bin2 + ":" + bin1, wantPath: bin2 + "/both"},
 		{name: "later directory", file: "onlyhere", pathEnv: bin1 + ":" + bin2, wantPath: bin2 + "/onlyhere"},
 		{name: "not executable skipped for a later match", file: "noexec", pathEnv: bin1 + ":" + bin2, wantPath: bin2 + "/noexec"},
-		{name: "not found", file: "nope", pathEnv: bin1 + ":" + bin2, wantCode: CodeNotFound,
+		{name: "not found", file: "nope", pathEnv: bin1 + ":" + bin2, wantCode: exit.NotFound,
 			wantMsg: []string{`"nope"`, `not found in PATH "` + bin1 + ":" + bin2 + `"`}},
-		{name: "not found in a missing directory", file: "ok", pathEnv: root + "/missing", wantCode: CodeNotFound},
-		{name: "only match not executable", file: "noexec", pathEnv: bin1, wantCode: CodeNotExecutable,
+		{name: "not found in a missing directory", file: "ok", pathEnv: root + "/missing", wantCode: exit.NotFound},
+		{name: "only match not executable", file: "noexec", pathEnv: bin1, wantCode: exit.NotExecutable,
 			wantMsg: []string{`command "noexec"`, bin1 + "/noexec", "not executable", `PATH "` + bin1 + `"`}},
-		{name: "only match a directory", file: "isdir", pathEnv: bin1, wantCode: CodeNotExecutable,
+		{name: "only match a directory", file: "isdir", pathEnv: bin1, wantCode: exit.NotExecutable,
 			wantMsg: []string{`command "isdir"`, "is a directory"}},
 		{name: "absolute name used as is", file: bin1 + "/ok", pathEnv: "", wantPath: bin1 + "/ok"},
 		{name: "relative name with a slash used as is", file: "./ok", pathEnv: bin2, wantPath: "./ok"},
-		{name: "slash name missing", file: bin2 + "/ok", pathEnv: bin1, wantCode: CodeNotFound, wantMsg: []string{bin2 + "/ok"}},
-		{name: "slash name under a file", file: bin1 + "/ok/x", pathEnv: bin1, wantCode: CodeNotFound},
-		{name: "slash name not executable", file: bin1 + "/noexec", wantCode: CodeNotExecutable},
-		{name: "slash name a directory", file: bin1 + "/isdir", wantCode: CodeNotExecutable},
+		{name: "slash name missing", file: bin2 + "/ok", pathEnv: bin1, wantCode: exit.NotFound, wantMsg: []string{bin2 + "/ok"}},
+		{name: "slash name under a file", file: bin1 + "/ok/x", pathEnv: bin1, wantCode: exit.NotFound},
+		{name: "slash name not executable", file: bin1 + "/noexec", wantCode: exit.NotExecutable},
+		{name: "slash name a directory", file: bin1 + "/isdir", wantCode: exit.NotExecutable},
 		{name: "leading empty entry is the current directory", file: "ok", pathEnv: ":" + bin2, wantPath: "./ok"},
 		{name: "trailing empty entry is the current directory", file: "ok", pathEnv: bin2 + ":", wantPath: "./ok"},
 		{name: "middle empty entry is the current directory", file: "ok", pathEnv: bin2 + "::" + root, wantPath: "./ok"},
 		{name: "empty entry after a match", file: "both", pathEnv: bin2 + ":", wantPath: bin2 + "/both"},
-		{name: "empty PATH searches nothing", file: "ok", pathEnv: "", wantCode: CodeNotFound, wantMsg: []string{`PATH ""`}},
-		{name: "empty name", file: "", pathEnv: bin1, wantCode: CodeNotFound},
+		{name: "empty PATH searches nothing", file: "ok", pathEnv: "", wantCode: exit.NotFound, wantMsg: []string{`PATH ""`}},
+		{name: "empty name", file: "", pathEnv: bin1, wantCode: exit.NotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,8 +79,8 @@ func TestLookPath(t *testing.T) {
 				return
 			}
 			require.Error(t, err)
-			var e *Error
-			require.True(t, errors.As(err, &e), "want an *Error, got %T", err)
+			var e *exit.Error
+			require.True(t, errors.As(err, &e), "want an *exit.Error, got %T", err)
 			assert.Equal(t, tt.wantCode, e.Code)
 			assert.Empty(t, got)
 			for _, m := range tt.wantMsg {
@@ -90,10 +91,10 @@ func TestLookPath(t *testing.T) {
 }
 
 func TestErrorUnwraps(t *testing.T) {
-	err := execError("/x", syscall.EACCES)
-	var e *Error
+	err := execError("/x", "/x", syscall.EACCES)
+	var e *exit.Error
 	require.True(t, errors.As(err, &e))
-	assert.Equal(t, CodeNotExecutable, e.Code)
+	assert.Equal(t, exit.NotExecutable, e.Code)
 	assert.ErrorIs(t, err, syscall.EACCES)
 	assert.Equal(t, `exec "/x": permission denied`, err.Error())
 }

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"io"
 	"os"
 	osexec "os/exec"
@@ -89,6 +90,8 @@ func runRole(role string, args []string) int {
 		return rolePinger()
 	case "stubborn":
 		return roleStubborn(args)
+	case "envrecorder":
+		return roleEnvRecorder(args)
 	case "stubborn-grandchild":
 		return roleStubbornGrandchild(args)
 	}
@@ -106,8 +109,13 @@ type roleFlags struct {
 	drop       bool
 	noLookPath bool
 	logLevel   string
-	pending    string // a signal (INT, TERM, HUP) raised before Supervise
+	pending    string // a signal (INT, TERM, HUP) raised before the start
 	command    []string
+
+	restartAfter time.Duration
+	restartEnv   string
+	signalAfter  time.Duration
+	signal       string
 }
 
 func parseRoleFlags(name string, args []string) (roleFlags, error) {
@@ -121,6 +129,10 @@ func parseRoleFlags(name string, args []string) (roleFlags, error) {
 	fs.BoolVar(&f.noLookPath, "nolookpath", false, "")
 	fs.StringVar(&f.logLevel, "loglevel", "debug", "")
 	fs.StringVar(&f.pending, "pending", "", "")
+	fs.DurationVar(&f.restartAfter, "restart-after", 0, "")
+	fs.StringVar(&f.restartEnv, "restart-env", "", "")
+	fs.DurationVar(&f.signalAfter, "signal-after", 0, "")
+	fs.StringVar(&f.signal, "signal", "", "")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -156,7 +168,7 @@ func (f roleFlags) prepare() (string, *Credential, error) {
 
 func failRole(err error) int {
 	fmt.Fprintln(os.Stderr, "error:", err)
-	if e, ok := err.(*Error); ok {
+	if e, ok := err.(*exit.Error); ok {
 		return e.Code
 	}
 	return 3
@@ -178,30 +190,43 @@ func roleSupervise(args []string) int {
 	if err != nil {
 		return failRole(err)
 	}
-	// -pending: the CLI's own signal channel has caught a signal while it
-	// prepared the start, and hands the channel to Supervise.
-	var sigs chan os.Signal
+	// The Supervisor owns the signals from before the start, as in the CLI.
+	s := NewSupervisor(SupervisorOptions{DropPrivileges: f.drop, Grace: f.grace, Logger: log.New(os.Stderr, log.FormatJSON, level)})
+	// -pending: a signal arrives while the start is prepared.
 	if f.pending != "" {
-		sig := unix.SignalNum("SIG" + f.pending)
-		sigs = make(chan os.Signal, 4)
-		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-		syscall.Kill(os.Getpid(), sig)
-		for len(sigs) == 0 {
+		syscall.Kill(os.Getpid(), unix.SignalNum("SIG"+f.pending))
+		for len(s.sigs) == 0 {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	code, err := Supervise(SuperviseOptions{
-		Signals:        sigs,
-		Path:           path,
-		Argv:           f.command,
-		Env:            env,
-		Cred:           cred,
-		DropPrivileges: f.drop,
-		Grace:          f.grace,
-		Logger:         log.New(os.Stderr, log.FormatJSON, level),
-	})
+	c, err := s.Start(Command{Path: path, Argv: f.command, Env: env, Cred: cred})
 	if err != nil {
 		return failRole(err)
+	}
+	// -restart-after D -restart-env K=V: Restart once, with K=V added.
+	// -signal-after D -signal NAME: Signal once. What each call returned
+	// goes to stderr as "restart: <err>" or "signal: <err>".
+	var calls sync.WaitGroup
+	defer calls.Wait()
+	if f.restartAfter > 0 {
+		calls.Add(1)
+		go func() {
+			defer calls.Done()
+			time.Sleep(f.restartAfter)
+			fmt.Fprintf(os.Stderr, "restart: %v\n", c.Restart(append(env, f.restartEnv)))
+		}()
+	}
+	if f.signalAfter > 0 {
+		calls.Add(1)
+		go func() {
+			defer calls.Done()
+			time.Sleep(f.signalAfter)
+			fmt.Fprintf(os.Stderr, "signal: %v\n", c.Signal(unix.SignalNum("SIG"+f.signal)))
+		}()
+	}
+	code := c.Wait()
+	if f.restartAfter > 0 || f.signalAfter > 0 {
+		fmt.Fprintf(os.Stderr, "after exit: %v\n", c.Restart(env))
 	}
 	return code
 }
@@ -215,7 +240,7 @@ func roleExec(args []string) int {
 	if err != nil {
 		return failRole(err)
 	}
-	return failRole(Exec(path, f.command, os.Environ(), cred))
+	return failRole(Exec(Command{Path: path, Argv: f.command, Env: os.Environ(), Cred: cred}))
 }
 
 // roleCheckCred: checkcred SPEC runs LookupUser and CheckCredential.
@@ -297,6 +322,32 @@ func roleStubborn(args []string) int {
 	appendLine(file, "ready")
 	waitStdinEOF()
 	return 7
+}
+
+// roleEnvRecorder: envrecorder FILE appends "start MARK=<$MARK>" when it
+// starts, "hup" for each SIGHUP, and "term" for SIGTERM, on which it exits
+// 0; with IGNORE_TERM=1 in its environment it records SIGTERM and carries
+// on. stdin closing ends it too.
+func roleEnvRecorder(args []string) int {
+	file := args[0]
+	c := make(chan os.Signal, 8)
+	signal.Notify(c, syscall.SIGHUP, syscall.SIGTERM)
+	appendLine(file, "start MARK="+os.Getenv("MARK"))
+	go func() {
+		waitStdinEOF()
+		os.Exit(0)
+	}()
+	for s := range c {
+		if s == syscall.SIGHUP {
+			appendLine(file, "hup")
+			continue
+		}
+		appendLine(file, "term")
+		if os.Getenv("IGNORE_TERM") != "1" {
+			return 0
+		}
+	}
+	return 0
 }
 
 func roleStubbornGrandchild(args []string) int {

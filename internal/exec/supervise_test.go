@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"io"
 	"os"
 	osexec "os/exec"
@@ -467,7 +468,7 @@ func TestSuperviseBadInput(t *testing.T) {
 		{name: "a user it can't switch to", cred: &syscall.Credential{Uid: 65534, Gid: 65534},
 			flags: []string{"-user", "0:0"}, command: touch, wantCode: 126, wantMsg: []string{"cannot run as user 0:0"}},
 		{name: "SIGTERM before the start", flags: []string{"-pending", "TERM"}, command: touch, wantCode: 143,
-			wantMsg: []string{"SIGTERM arrived before the command started"}},
+			wantMsg: []string{"start aborted by SIGTERM: nothing was published and the command did not start"}},
 		{name: "SIGINT before the start", pid1: true, flags: []string{"-pending", "INT"}, command: touch, wantCode: 130},
 	}
 	for _, tt := range tests {
@@ -488,13 +489,13 @@ func TestSuperviseBadInput(t *testing.T) {
 	t.Run("options", func(t *testing.T) {
 		// These fail before Supervise touches signals or starts anything.
 		_, err := Supervise(SuperviseOptions{Path: "/bin/true", Grace: -time.Second})
-		var e *Error
+		var e *exit.Error
 		require.True(t, errors.As(err, &e))
-		assert.Equal(t, CodeUsage, e.Code)
+		assert.Equal(t, exit.Usage, e.Code)
 		assert.Contains(t, err.Error(), "grace period -1s is negative")
 
 		code, err := Supervise(SuperviseOptions{})
-		assert.Equal(t, CodeNotFound, code)
+		assert.Equal(t, exit.NotFound, code)
 		require.Error(t, err)
 	})
 }

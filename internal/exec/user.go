@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"io/fs"
 	"os"
 	"slices"
@@ -58,24 +59,24 @@ type groupEntry struct {
 //     GID plus every group in groupPath that lists the user, as initgroups(3)
 //     builds them.
 //
-// A malformed spec is an *Error with CodeUsage. An unknown user or group, or
-// an account file that can't be read or parsed, is an *Error with
-// CodeNotExecutable that names the user and the file.
+// A malformed spec is an *exit.Error with exit.Usage. An unknown user or group, or
+// an account file that can't be read or parsed, is an *exit.Error with
+// exit.NotExecutable that names the user and the file.
 func LookupUser(spec, passwdPath, groupPath string) (*Credential, error) {
 	userPart, groupPart, hasGroup := strings.Cut(spec, ":")
 	switch {
 	case userPart == "":
-		return nil, errorf(CodeUsage, "--user %q: want UID[:GID] or NAME[:GROUP]", spec)
+		return nil, errorf(exit.Usage, "%q: want UID[:GID] or NAME[:GROUP]", spec)
 	case hasGroup && groupPart == "":
-		return nil, errorf(CodeUsage, "--user %q: the group after ':' is empty", spec)
+		return nil, errorf(exit.Usage, "%q: the group after ':' is empty", spec)
 	case strings.Contains(groupPart, ":"):
-		return nil, errorf(CodeUsage, "--user %q: want UID[:GID] or NAME[:GROUP], with one ':'", spec)
+		return nil, errorf(exit.Usage, "%q: want UID[:GID] or NAME[:GROUP], with one ':'", spec)
 	}
 
 	cred := &Credential{}
 	uid, numericUser, err := parseID(userPart)
 	if err != nil {
-		return nil, errorf(CodeUsage, "--user %q: uid %w", spec, err)
+		return nil, errorf(exit.Usage, "%q: uid %w", spec, err)
 	}
 	var name string
 	if numericUser {
@@ -101,7 +102,7 @@ func LookupUser(spec, passwdPath, groupPath string) (*Credential, error) {
 		}
 		i := slices.IndexFunc(users, func(u passwdEntry) bool { return u.Name == userPart })
 		if i < 0 {
-			return nil, errorf(CodeNotExecutable, "user %q not found in %s", userPart, passwdPath)
+			return nil, errorf(exit.NotExecutable, "user %q not found in %s", userPart, passwdPath)
 		}
 		name = userPart
 		cred.UID, cred.GID = users[i].UID, users[i].GID
@@ -112,7 +113,7 @@ func LookupUser(spec, passwdPath, groupPath string) (*Credential, error) {
 	if !numericUser || hasGroup {
 		gid, numericGroup, err := parseID(groupPart)
 		if hasGroup && err != nil {
-			return nil, errorf(CodeUsage, "--user %q: gid %w", spec, err)
+			return nil, errorf(exit.Usage, "%q: gid %w", spec, err)
 		}
 		needFile := !numericUser || (hasGroup && !numericGroup)
 		if needFile {
@@ -128,7 +129,7 @@ func LookupUser(spec, passwdPath, groupPath string) (*Credential, error) {
 		} else if hasGroup {
 			i := slices.IndexFunc(groups, func(g groupEntry) bool { return g.Name == groupPart })
 			if i < 0 {
-				return nil, errorf(CodeNotExecutable, "group %q not found in %s", groupPart, groupPath)
+				return nil, errorf(exit.NotExecutable, "group %q not found in %s", groupPart, groupPath)
 			}
 			cred.GID = groups[i].GID
 		}
@@ -165,11 +166,11 @@ func readPasswd(path string, missingOK bool) ([]passwdEntry, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, errorf(CodeNotExecutable, "read %s: %w", path, unwrapPathError(err))
+		return nil, errorf(exit.NotExecutable, "read %s: %w", path, unwrapPathError(err))
 	}
 	users, err := parsePasswd(path, data)
 	if err != nil {
-		return nil, &Error{Code: CodeNotExecutable, Err: err}
+		return nil, &exit.Error{Code: exit.NotExecutable, Err: err}
 	}
 	return users, nil
 }
@@ -180,11 +181,11 @@ func readGroup(path string, missingOK bool) ([]groupEntry, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, errorf(CodeNotExecutable, "read %s: %w", path, unwrapPathError(err))
+		return nil, errorf(exit.NotExecutable, "read %s: %w", path, unwrapPathError(err))
 	}
 	groups, err := parseGroup(path, data)
 	if err != nil {
-		return nil, &Error{Code: CodeNotExecutable, Err: err}
+		return nil, &exit.Error{Code: exit.NotExecutable, Err: err}
 	}
 	return groups, nil
 }
@@ -326,7 +327,7 @@ func effectiveCaps() (uint64, bool) {
 // CheckCredential refuses, before anything starts, a user this process can't
 // switch to: a different uid without CAP_SETUID, or a different gid or group
 // list without CAP_SETGID. A nil cred, or one the process already is, is
-// fine. The error is an *Error with CodeNotExecutable.
+// fine. The error is an *exit.Error with exit.NotExecutable.
 func CheckCredential(cred *Credential) error {
 	if cred == nil {
 		return nil
@@ -337,13 +338,13 @@ func CheckCredential(cred *Credential) error {
 func checkCredential(cred *Credential, id identity) error {
 	uid, gid := int(cred.UID), int(cred.GID)
 	if !id.capSetuid && (uid != id.ruid || uid != id.euid || uid != id.suid) {
-		return errorf(CodeNotExecutable, "cannot run as user %d:%d: this process runs as uid %d without CAP_SETUID", cred.UID, cred.GID, id.euid)
+		return errorf(exit.NotExecutable, "cannot run as user %d:%d: this process runs as uid %d without CAP_SETUID", cred.UID, cred.GID, id.euid)
 	}
 	if !id.capSetgid && (gid != id.rgid || gid != id.egid || gid != id.sgid) {
-		return errorf(CodeNotExecutable, "cannot run as user %d:%d: this process runs as gid %d without CAP_SETGID", cred.UID, cred.GID, id.egid)
+		return errorf(exit.NotExecutable, "cannot run as user %d:%d: this process runs as gid %d without CAP_SETGID", cred.UID, cred.GID, id.egid)
 	}
 	if !id.capSetgid && !groupsInEffect(cred, id) {
-		return errorf(CodeNotExecutable, "cannot run as user %d:%d with groups %v: this process has groups %v and no CAP_SETGID", cred.UID, cred.GID, cred.Groups, id.groups)
+		return errorf(exit.NotExecutable, "cannot run as user %d:%d with groups %v: this process has groups %v and no CAP_SETGID", cred.UID, cred.GID, cred.Groups, id.groups)
 	}
 	return nil
 }
@@ -404,14 +405,14 @@ func dropTo(cred *Credential) error {
 			groups[i] = int(g)
 		}
 		if err := syscall.Setgroups(groups); err != nil {
-			return errorf(CodeNotExecutable, "switch to user %s: setgroups: %w", cred, err)
+			return errorf(exit.NotExecutable, "switch to user %s: setgroups: %w", cred, err)
 		}
 	}
 	if err := syscall.Setgid(int(cred.GID)); err != nil {
-		return errorf(CodeNotExecutable, "switch to user %s: setgid: %w", cred, err)
+		return errorf(exit.NotExecutable, "switch to user %s: setgid: %w", cred, err)
 	}
 	if err := syscall.Setuid(int(cred.UID)); err != nil {
-		return errorf(CodeNotExecutable, "switch to user %s: setuid: %w", cred, err)
+		return errorf(exit.NotExecutable, "switch to user %s: setuid: %w", cred, err)
 	}
 	return nil
 }

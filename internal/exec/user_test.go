@@ -3,6 +3,7 @@ package exec
 import (
 	"errors"
 	"fmt"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"strings"
 	"syscall"
 	"testing"
@@ -59,7 +60,7 @@ func TestLookupUser(t *testing.T) {
 		// Malformed specs are usage errors.
 		{name: "empty", spec: "", wantCode: 2},
 		{name: "colon only", spec: ":", wantCode: 2},
-		{name: "empty group", spec: "1000:", wantCode: 2, wantErrMsg: []string{`--user "1000:"`, "empty"}},
+		{name: "empty group", spec: "1000:", wantCode: 2, wantErrMsg: []string{`"1000:"`, "empty"}},
 		{name: "empty user", spec: ":1000", wantCode: 2},
 		{name: "two colons", spec: "a:b:c", wantCode: 2},
 		{name: "uid -1", spec: "4294967295", wantCode: 2, wantErrMsg: []string{"out of range"}},
@@ -83,8 +84,8 @@ func TestLookupUser(t *testing.T) {
 			}
 			require.Error(t, err)
 			assert.Nil(t, got)
-			var e *Error
-			require.True(t, errors.As(err, &e), "want an *Error, got %T", err)
+			var e *exit.Error
+			require.True(t, errors.As(err, &e), "want an *exit.Error, got %T", err)
 			assert.Equal(t, tt.wantCode, e.Code, "error: %v", err)
 			for _, m := range tt.wantErrMsg {
 				assert.Contains(t, err.Error(), m)
@@ -125,9 +126,9 @@ func TestCheckCredential(t *testing.T) {
 			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.wantMsg)
-			var e *Error
+			var e *exit.Error
 			require.True(t, errors.As(err, &e))
-			assert.Equal(t, CodeNotExecutable, e.Code)
+			assert.Equal(t, exit.NotExecutable, e.Code)
 		})
 	}
 }
@@ -159,10 +160,10 @@ func TestParseGrace(t *testing.T) {
 		{in: "0s", want: 0},
 		{in: "15", want: 15 * time.Second},
 		{in: "250ms", want: 250 * time.Millisecond},
-		{in: "", wantErr: `--grace "": want a duration such as 10s or 1m30s`},
-		{in: "ten", wantErr: `--grace "ten": want a duration`},
+		{in: "", wantErr: `"": want a duration such as 10s or 1m30s`},
+		{in: "ten", wantErr: `"ten": want a duration`},
 		{in: "10x", wantErr: "want a duration"},
-		{in: "-1s", wantErr: `--grace "-1s": must not be negative`},
+		{in: "-1s", wantErr: `"-1s": must not be negative`},
 		{in: "-5", wantErr: "want a duration"},
 	}
 	for _, tt := range tests {

@@ -33,7 +33,7 @@ func TestBackendLookup(t *testing.T) {
 		{name: "found in its scope", ref: resolver.Ref{Key: "db-pass"}, scope: domain, wantValue: "domain-value"},
 		{name: "the group is ignored", ref: resolver.Ref{Key: "db-pass", Group: "anything", GroupVersion: "2"}, scope: domain,
 			wantValue: "domain-value"},
-		{name: "only the scope asked", ref: resolver.Ref{Key: "db-pass"}, scope: org, wantMissing: `secret "db-pass" not found in scope org=flyte`},
+		{name: "only the scope asked", ref: resolver.Ref{Key: "db-pass"}, scope: org, wantMissing: `secret "db-pass" not found in scope flyte`},
 		{name: "names are case-sensitive", ref: resolver.Ref{Key: "TOKEN"}, scope: org, wantMissing: "not found"},
 		{name: "a path is not a name", ref: resolver.Ref{Key: "../token"}, scope: org, wantMissing: `key "../token" is not a local store name`},
 		{name: "a dot is not a name", ref: resolver.Ref{Key: "a.b"}, scope: org, wantMissing: "is not a local store name"},

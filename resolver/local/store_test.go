@@ -156,7 +156,7 @@ func TestCreateNeverOverwrites(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, manage.IsExists(err))
 	assert.False(t, manage.IsNotFound(err))
-	assert.EqualError(t, err, `secret "k" already exists in scope org=flyte domain=development`)
+	assert.EqualError(t, err, `secret "k" already exists in scope flyte/-/development`)
 	_, v, err := s.Get(ctx, domain, "k")
 	require.NoError(t, err)
 	assert.Equal(t, "first", string(v.Bytes()))
@@ -201,7 +201,7 @@ func TestInvalidInput(t *testing.T) {
 		{name: "image pull with a domain", scope: domain, key: "k", typ: manage.TypeImagePull,
 			wantErr: "Project and domain must not be set when creating an image pull secret."},
 		{name: "too long for a file name", scope: org, key: long, typ: manage.TypeRegular,
-			wantErr: `secret name "` + long + `" is too long for the local store in scope org=flyte: its file name would be 261 bytes, the limit is 255`},
+			wantErr: `secret name "` + long + `" is too long for the local store in scope flyte: its file name would be 261 bytes, the limit is 255`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,7 +234,7 @@ func TestMissingStoreIsEmpty(t *testing.T) {
 	s := newStore(t)
 	_, _, err := s.Get(ctx, org, "k")
 	assert.True(t, manage.IsNotFound(err), err)
-	assert.EqualError(t, err, `secret "k" not found in scope org=flyte`)
+	assert.EqualError(t, err, `secret "k" not found in scope flyte`)
 	items, next, err := s.List(ctx, org, 10, "")
 	require.NoError(t, err)
 	assert.Empty(t, items)
@@ -253,7 +253,7 @@ func TestDelete(t *testing.T) {
 
 	err = s.Delete(ctx, proj, "k")
 	assert.True(t, manage.IsNotFound(err), "delete looks in exactly the scope given")
-	assert.EqualError(t, err, `secret "k" not found in scope org=flyte domain=development project=flytesnacks`)
+	assert.EqualError(t, err, `secret "k" not found in scope flyte/flytesnacks/development`)
 
 	require.NoError(t, s.Delete(ctx, domain, "k"))
 	_, _, err = s.Get(ctx, domain, "k")
@@ -419,7 +419,7 @@ func TestCorruptRecord(t *testing.T) {
 			b, err := encodeRecord(record{Meta: manage.Meta{Name: "other", Org: "flyte", Type: manage.TypeRegular}, Value: []byte(canary)})
 			require.NoError(t, err)
 			return b
-		}, wantErr: `it holds secret "other" in scope org=flyte, not "k" in scope org=flyte`},
+		}, wantErr: `it holds secret "other" in scope flyte, not "k" in scope flyte`},
 		{name: "value not base64", data: func(_ *testing.T, valid []byte) []byte {
 			return []byte(strings.Replace(string(valid), `"value":"`, `"value":"!`, 1))
 		}, wantErr: "value is not valid base64"},

@@ -1,0 +1,57 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
+)
+
+// TestSupervisorAbortsAWaitingPhase: before the start, a SIGTERM cancels
+// the context of the phase that is waiting (a remote lookup), and the start
+// ends with 128+N. Other signals do not abort a start.
+func TestSupervisorAbortsAWaitingPhase(t *testing.T) {
+	s := NewSupervisor(SupervisorOptions{})
+	defer s.Close()
+
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP)) // not an abort
+	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, s.Aborted())
+
+	ctx, stop := s.During(context.Background())
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGTERM))
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGTERM did not cancel the waiting phase")
+	}
+	stop()
+	err := s.Aborted()
+	var e *exit.Error
+	require.True(t, errors.As(err, &e), "%v", err)
+	assert.Equal(t, 128+int(syscall.SIGTERM), e.Code)
+	assert.Equal(t, err.Error(), s.Aborted().Error(), "the abort stays")
+	_, err = s.Start(Command{Path: "/bin/true"})
+	assert.Equal(t, 143, exit.CodeOf(err), "nothing starts once aborted")
+}
+
+// TestExecerWatchesOnlyWhenAsked: exec mode takes no signal until
+// WatchAbort, and then catches SIGINT and SIGTERM instead of dying.
+func TestExecerWatchesOnlyWhenAsked(t *testing.T) {
+	var e Execer
+	ctx, stop := e.During(context.Background())
+	assert.NoError(t, ctx.Err())
+	stop()
+	assert.NoError(t, e.Aborted())
+	e.WatchAbort()
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT))
+	require.Eventually(t, func() bool { return e.Aborted() != nil }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, 130, exit.CodeOf(e.Aborted()))
+}
