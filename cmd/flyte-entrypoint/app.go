@@ -11,8 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/entry"
-	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	xexec "github.com/flyte-entrypoint/flyte-entrypoint/internal/exec"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"

@@ -60,4 +60,3 @@ func TestNewReport(t *testing.T) {
 	assert.Contains(t, buf.String(), "file:/etc/flyte/secrets/g/b")
 	assert.NotContains(t, buf.String(), canary)
 }
-

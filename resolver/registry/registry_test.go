@@ -28,36 +28,36 @@ func TestKnown(t *testing.T) {
 func TestBuild(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "store")
 	tests := []struct {
-		name      string
-		names     []string
-		cfg       registry.Settings
-		wantNames []string
-		wantSkip  []string
+		name       string
+		names      []string
+		cfg        registry.Settings
+		wantNames  []string
+		wantSkip   []string
 		wantScoped []bool
-		wantErr   string
+		wantErr    string
 	}{
 		{
-			name:      "default chain",
-			names:     strings.Split(registry.DefaultChain, ","),
-			cfg:       registry.Settings{Values: map[string]string{"dir": "/d", "store": store}},
-			wantNames: []string{"env", "dir", "local"},
-			wantSkip:  []string{"", "", ""},
+			name:       "default chain",
+			names:      strings.Split(registry.DefaultChain, ","),
+			cfg:        registry.Settings{Values: map[string]string{"dir": "/d", "store": store}},
+			wantNames:  []string{"env", "dir", "local"},
+			wantSkip:   []string{"", "", ""},
 			wantScoped: []bool{false, false, true},
 		},
 		{
-			name:      "dir without a directory is skipped",
-			names:     []string{"dir", "env"},
-			cfg:       registry.Settings{},
-			wantNames: []string{"dir", "env"},
-			wantSkip:  []string{"no directory set", ""},
+			name:       "dir without a directory is skipped",
+			names:      []string{"dir", "env"},
+			cfg:        registry.Settings{},
+			wantNames:  []string{"dir", "env"},
+			wantSkip:   []string{"no directory set", ""},
 			wantScoped: []bool{false, false},
 		},
 		{
-			name:      "order is kept",
-			names:     []string{"local", "env"},
-			cfg:       registry.Settings{Values: map[string]string{"store": store}},
-			wantNames: []string{"local", "env"},
-			wantSkip:  []string{"", ""},
+			name:       "order is kept",
+			names:      []string{"local", "env"},
+			cfg:        registry.Settings{Values: map[string]string{"store": store}},
+			wantNames:  []string{"local", "env"},
+			wantSkip:   []string{"", ""},
 			wantScoped: []bool{true, false},
 		},
 		{name: "unknown name", names: []string{"env", "vault2"}, wantErr: `unknown backend "vault2" (known: env, dir, local)`},
