@@ -48,6 +48,11 @@ func TestMain(m *testing.M) {
 			panic("build " + b.pkg + ": " + err.Error() + "\n" + string(out))
 		}
 	}
+	// FE_E2E_SHIM runs the suite against another build of the shim, to show
+	// that a test fails on an older one.
+	if other := os.Getenv("FE_E2E_SHIM"); other != "" {
+		shimBin = other
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

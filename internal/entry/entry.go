@@ -72,15 +72,12 @@ func (cfg *Config) logger() *log.Logger {
 	return cfg.Logger
 }
 
-// Starter is the exec phase: exec mode (*exec.Execer) or supervise mode
+// Starter is the exec phase: exec mode (exec.Execer) or supervise mode
 // (*exec.Supervisor).
 type Starter interface {
 	// During returns a context that a SIGINT or SIGTERM cancels, for a
 	// phase that waits, and a function to call when it is over.
 	During(ctx context.Context) (context.Context, func())
-	// WatchAbort makes sure a SIGINT or SIGTERM from now on is caught
-	// rather than fatal, so that a publish can be undone.
-	WatchAbort()
 	// Aborted is an *exit.Error with 128+N once a SIGINT or SIGTERM (signal
 	// N) asked to abort the start.
 	Aborted() error
@@ -141,7 +138,6 @@ func Run(ctx context.Context, cfg Config, st Starter) (err error) {
 		return err
 	}
 	if pending != nil {
-		st.WatchAbort()
 		if err := pending.Switch(); err != nil {
 			return exit.With(exit.CantCreate, err)
 		}

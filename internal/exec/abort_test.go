@@ -41,17 +41,3 @@ func TestSupervisorAbortsAWaitingPhase(t *testing.T) {
 	_, err = s.Start(Command{Path: "/bin/true"})
 	assert.Equal(t, 143, exit.CodeOf(err), "nothing starts once aborted")
 }
-
-// TestExecerWatchesOnlyWhenAsked: exec mode takes no signal until
-// WatchAbort, and then catches SIGINT and SIGTERM instead of dying.
-func TestExecerWatchesOnlyWhenAsked(t *testing.T) {
-	var e Execer
-	ctx, stop := e.During(context.Background())
-	assert.NoError(t, ctx.Err())
-	stop()
-	assert.NoError(t, e.Aborted())
-	e.WatchAbort()
-	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT))
-	require.Eventually(t, func() bool { return e.Aborted() != nil }, 10*time.Second, time.Millisecond)
-	assert.Equal(t, 130, exit.CodeOf(e.Aborted()))
-}

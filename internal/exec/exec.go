@@ -30,7 +30,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -287,42 +286,18 @@ func execError(name, path string, err error) error {
 	return errorf(exit.NotExecutable, "exec %q: %w", name, err)
 }
 
-// Execer is exec mode's side of a start: it takes no signal until there is
-// something to undo. Before WatchAbort, a SIGINT or SIGTERM ends the shim by
-// the signal's default action (128+N, nothing published yet), which costs
-// no start-up time. From WatchAbort on (just before the mount's commit
-// point) it catches them, so that the caller can undo the publish and exit
-// 128+N instead of dying half-way.
-type Execer struct {
-	sigs  chan os.Signal
-	abort syscall.Signal
-}
+// Execer is exec mode's side of a start. It takes no signal: until execve
+// a SIGINT or SIGTERM ends the shim by its default action (128+N), which
+// costs no start-up time and can never lose a signal. Nothing slow runs
+// between the mount's commit point and execve (old versions are left for
+// the next publish to retire), so that window is a few microseconds.
+type Execer struct{}
 
 // During returns ctx as it is: in exec mode a signal ends the process.
-func (e *Execer) During(ctx context.Context) (context.Context, func()) { return ctx, func() {} }
+func (Execer) During(ctx context.Context) (context.Context, func()) { return ctx, func() {} }
 
-// WatchAbort starts catching SIGINT and SIGTERM.
-func (e *Execer) WatchAbort() {
-	if e.sigs == nil {
-		e.sigs = make(chan os.Signal, 2)
-		signal.Notify(e.sigs, unix.SIGINT, unix.SIGTERM)
-	}
-}
-
-// Aborted returns an *exit.Error with 128+N once a SIGINT or SIGTERM was
-// caught.
-func (e *Execer) Aborted() error {
-	if e.abort == 0 && e.sigs != nil {
-		select {
-		case v := <-e.sigs:
-			e.abort, _ = v.(syscall.Signal)
-		default:
-		}
-	}
-	return abortError(e.abort)
-}
+// Aborted is always nil: a signal has ended the process instead.
+func (Execer) Aborted() error { return nil }
 
 // Start execs the command; it returns only on failure.
-func (e *Execer) Start(cmd Command) (*Child, error) {
-	return nil, Exec(cmd)
-}
+func (Execer) Start(cmd Command) (*Child, error) { return nil, Exec(cmd) }

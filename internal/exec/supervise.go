@@ -172,9 +172,6 @@ func abortError(sig syscall.Signal) error {
 	return errorf(code, "start aborted by %s: nothing was published and the command did not start", unix.SignalName(sig))
 }
 
-// WatchAbort does nothing: a Supervisor watches from NewSupervisor on.
-func (s *Supervisor) WatchAbort() {}
-
 // During returns a context that a SIGINT or SIGTERM cancels, for a phase
 // that may wait (a remote backend), and a function to call when the phase
 // is over. Aborted then reports the signal that came.

@@ -1,0 +1,238 @@
+package main_test
+
+// Every check that can fail runs before the commit point (the rename of
+// ..data), and a start is either done whole (published and started) or
+// undone whole. These tests drive the three ways a start used to end half
+// done: a command only root may run under --user, an environment too big
+// for execve, and a SIGTERM right after the rename.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// TestUserMustBeAbleToRunTheCommand: with --user, the command is checked as
+// that user. A command only root may run exits 126 before anything is
+// published, in exec and in supervise mode.
+func TestUserMustBeAbleToRunTheCommand(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: --user switches to another user")
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	writeFile(t, filepath.Join(dir, "k"), []byte("v"))
+	rootOnly := filepath.Join(dir, "root-only")
+	b, err := os.ReadFile(fakeBin)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(rootOnly, b, 0o700))
+	for _, mode := range [][]string{nil, {"--supervise"}} {
+		t.Run(fmt.Sprint(mode), func(t *testing.T) {
+			res := run{args: append([]string{"--dir", dir, "--user", "65534:65534", "--secret", "key=k,mount=/etc/flyte/secrets"}, mode...),
+				command: []string{rootOnly}}.exec(t)
+			assert.Equal(t, 126, res.code, "stderr: %s", res.stderr)
+			assert.Contains(t, res.stderr, "is not executable as user 65534")
+			assertNothingStarted(t, res)
+
+			// The same command as root starts, and the files are there.
+			res = run{args: append([]string{"--dir", dir, "--secret", "key=k,mount=/etc/flyte/secrets"}, mode...), command: []string{rootOnly}}.exec(t)
+			assert.Equal(t, 0, res.code, "stderr: %s", res.stderr)
+			require.NotNil(t, res.rec)
+		})
+	}
+}
+
+// TestEnvironmentTooBigForExecve: an environment variable over execve's
+// limit for one string, or an environment over its limit in all, is refused
+// in the value checks (65), naming the secret and never its value, before
+// anything is published; dry-run reports it as an error too.
+func TestEnvironmentTooBigForExecve(t *testing.T) {
+	const canary = "CANARY-e2big-"
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "big"), []byte(canary+strings.Repeat("x", 128*1024)))
+	writeFile(t, filepath.Join(dir, "f"), []byte("file"))
+	for i := range 30 {
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("part-%d", i)), []byte(canary+strings.Repeat("y", 100_000)))
+	}
+	many := []string{"--dir", dir, "--secret", "key=f,mount=/etc/flyte/secrets"}
+	for i := range 30 {
+		many = append(many, "--secret", fmt.Sprintf("part-%d", i))
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr []string
+	}{
+		{name: "one variable", args: []string{"--dir", dir, "--secret", "big", "--secret", "key=f,mount=/etc/flyte/secrets"},
+			wantErr: []string{`--secret #1 (key "big"): environment variable BIG would be 131089 bytes, more than the 131071 that execve takes for one variable; mount it as a file instead`}},
+		{name: "all of them", args: many,
+			wantErr: []string{`(key "part-10"): environment variable PART_10 is 100021 bytes of an environment of `, "more than the", "that execve takes (a quarter of the stack limit)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, mode := range [][]string{nil, {"--supervise"}} {
+				res := run{args: append(tt.args, mode...)}.exec(t)
+				assert.Equal(t, 65, res.code, "stderr: %s", res.stderr)
+				for _, w := range tt.wantErr {
+					assert.Contains(t, res.stderr, w)
+				}
+				assert.NotContains(t, res.stderr, canary)
+				assertNothingStarted(t, res)
+			}
+
+			res := run{args: append([]string{"dry-run", "--output", "json"}, tt.args...)}.exec(t)
+			assert.Equal(t, 65, res.code, "stderr: %s", res.stderr)
+			assert.NotContains(t, res.stdout+res.stderr, canary)
+			var rep struct {
+				Secrets []struct {
+					Key, Status string
+					Error       *string
+				}
+			}
+			require.NoError(t, json.Unmarshal([]byte(res.stdout), &rep), res.stdout)
+			var refused []string
+			for _, s := range rep.Secrets {
+				if s.Status == "error" {
+					refused = append(refused, s.Key)
+					require.NotNil(t, s.Error)
+					assert.Contains(t, *s.Error, "execve")
+				}
+			}
+			assert.NotEmpty(t, refused, "dry-run names what execve would refuse")
+			assert.NotContains(t, refused, "f", "the file request is fine")
+		})
+	}
+}
+
+// TestSignalAfterTheCommitPoint: a SIGTERM that lands right after the
+// rename of ..data, while a large old version is still on disk, ends either
+// in a start that is done (the new version published, the command started
+// and signalled) or in one that is undone (the old version current and
+// whole, nothing started, 143). Before, the old version was removed in that
+// window, the signal cancelled the start, and the new version stayed
+// published with nothing started. In exec mode the shim takes no signal:
+// nothing slow runs after the rename any more, and the signal ends the run
+// with 143 whichever side of execve it lands on; it is never lost.
+func TestSignalAfterTheCommitPoint(t *testing.T) {
+	const oldFiles = 2000
+	for _, mode := range []string{"exec", "supervise"} {
+		t.Run(mode, func(t *testing.T) {
+			tmp := t.TempDir()
+			root := filepath.Join(tmp, "root")
+			src := filepath.Join(tmp, "src")
+			var oldArgs []string
+			for i := range oldFiles {
+				writeFile(t, filepath.Join(src, fmt.Sprintf("old-%d", i)), []byte("old"))
+				oldArgs = append(oldArgs, "--secret", fmt.Sprintf("key=old-%d,mount=/etc/flyte/secrets", i))
+			}
+			writeFile(t, filepath.Join(src, "new"), []byte("new"))
+			env := []string{"PATH=/usr/bin:/bin", "HOME=" + tmp, "FLYTE_ENTRYPOINT_ROOT=" + root}
+			first := exec.Command(shimBin, append(append([]string{"--dir", src}, oldArgs...), "--", "/bin/true")...)
+			first.Env = env
+			out, err := first.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			mount := filepath.Join(root, "etc/flyte/secrets")
+			oldVersion, err := os.Readlink(filepath.Join(mount, "..data"))
+			require.NoError(t, err)
+
+			fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+			require.NoError(t, err)
+			defer unix.Close(fd)
+			_, err = unix.InotifyAddWatch(fd, mount, unix.IN_MOVED_TO)
+			require.NoError(t, err)
+
+			started := filepath.Join(tmp, "started")
+			args := []string{"--dir", src, "--secret", "key=new,mount=/etc/flyte/secrets", "--log-level", "debug"}
+			if mode == "supervise" {
+				args = append(args, "--supervise")
+			}
+			second := exec.Command(shimBin, append(args, "--", "/bin/sh", "-c", `echo > "$0"; exec sleep 30`, started)...)
+			second.Env = env
+			var stderr bytes.Buffer
+			second.Stderr = &stderr
+			require.NoError(t, second.Start())
+			waitForRename(t, fd, "..data")
+			require.NoError(t, second.Process.Signal(syscall.SIGTERM))
+			done := make(chan error, 1)
+			go func() { done <- second.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				second.Process.Kill()
+				t.Fatal("the shim did not end after SIGTERM")
+			}
+			code := second.ProcessState.ExitCode()
+			if ws, ok := second.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				code = 128 + int(ws.Signal())
+			}
+
+			current, err := os.Readlink(filepath.Join(mount, "..data"))
+			require.NoError(t, err)
+			_, startErr := os.Stat(started)
+			commandStarted := startErr == nil
+			if current == oldVersion {
+				assert.False(t, commandStarted, "undone: the command must not have started")
+				assert.Equal(t, 143, code, "stderr: %s", stderr.String())
+				b, err := os.ReadFile(filepath.Join(mount, "old-7"))
+				require.NoError(t, err, "the old version is whole")
+				assert.Equal(t, "old", string(b))
+				_, err = os.Lstat(filepath.Join(mount, "new"))
+				assert.ErrorIs(t, err, os.ErrNotExist, "no name of the new version is left")
+				t.Logf("%s: undone (143, the old version current)", mode)
+			} else {
+				b, err := os.ReadFile(filepath.Join(mount, "new"))
+				require.NoError(t, err, "done: the new version is whole")
+				assert.Equal(t, "new", string(b))
+				// The command started and got the SIGTERM; or, in exec
+				// mode only, the signal came in the microseconds between
+				// the rename and execve and ended the shim itself. Either
+				// way it is never lost: the run ends with 143.
+				assert.Equal(t, 143, code, "stderr: %s", stderr.String())
+				if mode == "supervise" && !commandStarted {
+					assert.Contains(t, stderr.String(), `"msg":"started the command"`, "supervise mode: the command started")
+				}
+				t.Logf("%s: done (the new version current, exit %d)", mode, code)
+			}
+		})
+	}
+}
+
+// waitForRename blocks until inotify reports name moved into the watched
+// directory.
+func waitForRename(t *testing.T, fd int, name string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	buf := make([]byte, 64*1024)
+	for time.Now().Before(deadline) {
+		var pfd = []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(pfd, 1000)
+		if err == unix.EINTR || n == 0 {
+			continue
+		}
+		require.NoError(t, err)
+		m, err := unix.Read(fd, buf)
+		require.NoError(t, err)
+		for off := 0; off+unix.SizeofInotifyEvent <= m; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			nameBytes := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
+			if strings.TrimRight(string(nameBytes), "\x00") == name {
+				return
+			}
+			off += unix.SizeofInotifyEvent + int(ev.Len)
+		}
+	}
+	t.Fatalf("no rename of %s within 20s", name)
+}
