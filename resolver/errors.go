@@ -21,6 +21,12 @@ func NotFound(format string, args ...any) error {
 	return &notFoundError{err: fmt.Errorf(format, args...)}
 }
 
+// NotFoundText is NotFound with a plain message: no formatting, for the
+// lookups every container start makes.
+func NotFoundText(msg string) error {
+	return &notFoundError{err: errors.New(msg)}
+}
+
 // IsNotFound reports whether err, or an error it wraps, came from NotFound.
 // Any other error stops the chain.
 func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }

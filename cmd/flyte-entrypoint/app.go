@@ -48,17 +48,40 @@ type app struct {
 	cfg            *config
 	command        []string // the words after "--"
 	log            *log.Logger
+	onRun          func(args []string) error // a test's stand-in for runCmd
 }
 
 // run is the whole program: it returns the exit code. Only main calls os.Exit.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: newEnv(os.Environ())}
+	return a.main(args)
+}
+
+// main parses args, runs the command they name and returns the exit code.
+func (a *app) main(args []string) int {
 	args, a.command = splitCommand(args)
 	a.cfg = loadConfig(a.env.m)
+	var err error
+	if specs := runFlags(a.cfg); len(a.command) > 0 && len(args) > 0 {
+		if given, ok := parseRun(args[1:], specs); ok {
+			// A start: the common case, parsed without urfave/cli.
+			err = a.applyFlags(specs, given)
+			if err == nil {
+				err = a.runCmd(context.Background(), nil)
+			}
+			return a.finish(err)
+		}
+	}
 	cliApp := a.cliApp(mentionsSecretCommand(args))
-	err := cliApp.Run(reorderArgs(cliApp, args))
+	err = cliApp.Run(reorderArgs(cliApp, args))
+	return a.finish(err)
+}
+
+// finish prints err once, unless it only carries the command's code, and
+// maps it to the exit code.
+func (a *app) finish(err error) int {
 	if err != nil && !exit.IsSilent(err) {
-		fmt.Fprintf(stderr, "flyte-entrypoint: %v\n", err)
+		fmt.Fprintf(a.stderr, "flyte-entrypoint: %v\n", err)
 	}
 	if a.log != nil {
 		_ = a.log.Sync()
@@ -98,8 +121,8 @@ func (a *app) cliApp(withSecretFlags bool) *cli.App {
 	// makes a fresh flag set from them for every parse, and building them
 	// three times was measurable at start-up.
 	runSpecs := runFlags(a.cfg)
-	group := flagSpec{name: "group", usage: "the secret's group", env: "GROUP", str: &a.cfg.Group}
-	output := flagSpec{name: "output", aliases: []string{"o"}, usage: "table or json", env: "OUTPUT", str: &a.cfg.Output}
+	own := commandFlags(a.cfg)
+	group, output := own[0], own[1]
 	explainSpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], group)
 	dryRunSpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], output)
 	runCLI := cliFlags(runSpecs)
@@ -111,14 +134,14 @@ func (a *app) cliApp(withSecretFlags bool) *cli.App {
 		Usage:     "resolve a Flyte task's secrets, expose them, then run its command",
 		UsageText: "flyte-entrypoint [flags] -- CMD [ARGS...]\nflyte-entrypoint dry-run [--output table|json] [flags] [-- CMD ...]\nflyte-entrypoint explain KEY [--group G] [flags]",
 		Flags:     runCLI,
-		Action:    a.action(runSpecs, a.runCmd),
+		Action:    a.action(runSpecs, a.runAction),
 		Commands: append([]*cli.Command{
 			{
 				Name:         "run",
 				Usage:        "resolve and expose the secrets, then exec or supervise CMD (the default)",
 				ArgsUsage:    "-- CMD [ARGS...]",
 				Flags:        runCLI,
-				Action:       a.action(runSpecs, a.runCmd),
+				Action:       a.action(runSpecs, a.runAction),
 				OnUsageError: flagUsageError,
 			},
 			{
@@ -166,21 +189,26 @@ func cliFlags(specs []flagSpec) []cli.Flag {
 // logger, then runs fn.
 func (a *app) action(specs []flagSpec, fn func(*cli.Context) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
-		var bad []string
-		given := givenFlags(c)
-		for _, s := range specs {
-			if !s.apply(given) && a.cfg.badEnv[s.env] != nil {
-				bad = append(bad, a.cfg.badEnv[s.env].Error())
-			}
-		}
-		if len(bad) > 0 {
-			return usageError("%s", strings.Join(bad, "; "))
-		}
-		if err := a.setup(); err != nil {
+		if err := a.applyFlags(specs, givenFlags(c)); err != nil {
 			return err
 		}
 		return fn(c)
 	}
+}
+
+// applyFlags copies the given flags onto the config, checks it, and builds
+// the logger.
+func (a *app) applyFlags(specs []flagSpec, given map[string]flagValues) error {
+	var bad []string
+	for _, s := range specs {
+		if !s.apply(given) && a.cfg.badEnv[s.env] != nil {
+			bad = append(bad, a.cfg.badEnv[s.env].Error())
+		}
+	}
+	if len(bad) > 0 {
+		return usageError("%s", strings.Join(bad, "; "))
+	}
+	return a.setup()
 }
 
 // setup validates the merged config and builds the logger.
@@ -265,9 +293,14 @@ func (a *app) entryConfig() (entry.Config, error) {
 	}, nil
 }
 
-func (a *app) runCmd(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usageError("unexpected argument %q: put the command after \"--\"", c.Args().First())
+func (a *app) runAction(c *cli.Context) error { return a.runCmd(c.Context, c.Args().Slice()) }
+
+func (a *app) runCmd(ctx context.Context, args []string) error {
+	if a.onRun != nil {
+		return a.onRun(args)
+	}
+	if len(args) > 0 {
+		return usageError("unexpected argument %q: put the command after \"--\"", args[0])
 	}
 	if len(a.command) == 0 {
 		return usageError("no command: usage is flyte-entrypoint [flags] -- CMD [ARGS...]")
@@ -302,7 +335,7 @@ func (a *app) runCmd(c *cli.Context) error {
 		}
 		cfg.User, cfg.UserErr = cred, err
 	}
-	return entry.Run(c.Context, cfg, starter)
+	return entry.Run(ctx, cfg, starter)
 }
 
 func (a *app) dryRunCmd(c *cli.Context) error {

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/caarlos0/env/v11"
 	"github.com/urfave/cli/v2"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
@@ -16,39 +14,40 @@ import (
 // envPrefix starts every configuration variable: FLYTE_ENTRYPOINT_<FLAG_NAME>.
 const envPrefix = "FLYTE_ENTRYPOINT_"
 
-// config is every setting, read first from the environment (caarlos0/env),
-// then overridden by the flags that were given. Values never come from here:
-// --secret, --value and --password have no variable.
+// config is every setting: its default, then its variable, then its flag
+// when given. Each flag's variable is declared once, in its flagSpec, and
+// read from there (loadConfig). Values never come from here: --secret,
+// --value and --password have no variable.
 type config struct {
-	Specs     []string      `env:"SPEC" envSeparator:":"`
-	Backends  []string      `env:"BACKENDS" envDefault:"env,dir,local"`
-	Root      string        `env:"ROOT"`
-	Org       string        `env:"ORG" envDefault:"flyte"`
-	Project   string        `env:"PROJECT"`
-	Domain    string        `env:"DOMAIN"`
-	Timeout   time.Duration `env:"TIMEOUT" envDefault:"30s"`
-	PassEnv   []string      `env:"PASS_ENV"`
-	AllowEnv  []string      `env:"ALLOW_ENV"`
-	Supervise bool          `env:"SUPERVISE"`
-	Grace     string        `env:"GRACE" envDefault:"10s"` // parsed by exec.ParseGrace: 10s, 1m30s or 10
-	User      string        `env:"USER"`
-	LogFormat string        `env:"LOG_FORMAT"`
-	LogLevel  string        `env:"LOG_LEVEL" envDefault:"info"`
-	Output    string        `env:"OUTPUT" envDefault:"table"`
-	Group     string        `env:"GROUP"`
+	Specs     []string
+	Backends  []string
+	Root      string
+	Org       string
+	Project   string
+	Domain    string
+	Timeout   time.Duration
+	PassEnv   []string
+	AllowEnv  []string
+	Supervise bool
+	Grace     string // parsed by exec.ParseGrace: 10s, 1m30s or 10
+	User      string
+	LogFormat string
+	LogLevel  string
+	Output    string
+	Group     string
 
 	// create, get and delete secret (secrets.go).
-	Backend          string   `env:"BACKEND" envDefault:"local"`
-	Type             string   `env:"TYPE" envDefault:"regular"`
-	FromFile         string   `env:"FROM_FILE"`
-	AllowEmpty       bool     `env:"ALLOW_EMPTY"`
-	Registry         string   `env:"REGISTRY"`
-	Username         string   `env:"USERNAME"`
-	FromDockerConfig bool     `env:"FROM_DOCKER_CONFIG"`
-	DockerConfigPath string   `env:"DOCKER_CONFIG_PATH"`
-	Registries       []string `env:"REGISTRIES"`
-	Limit            string   `env:"LIMIT" envDefault:"100"` // a page size, checked by get secret
-	Reveal           bool     `env:"REVEAL"`
+	Backend          string
+	Type             string
+	FromFile         string
+	AllowEmpty       bool
+	Registry         string
+	Username         string
+	FromDockerConfig bool
+	DockerConfigPath string
+	Registries       []string
+	Limit            string // a page size, checked by get secret
+	Reveal           bool
 
 	// Set by flags only.
 	Secrets  []string
@@ -102,47 +101,104 @@ func (c *config) optionFlags(storesOnly bool) []flagSpec {
 	return out
 }
 
-// loadConfig reads the FLYTE_ENTRYPOINT_* variables. A variable that does
-// not parse is kept in cfg.badEnv, by its name's suffix, and is a usage error
-// only for a command that has that flag and was not given it: a variable
-// meant for create secret must not stop every container start.
+// loadConfig reads the FLYTE_ENTRYPOINT_* variables of every flag, over the
+// defaults. A variable that does not parse is kept in cfg.badEnv, by its
+// name's suffix, and is a usage error only for a command that has that flag
+// and was not given it: a variable meant for create secret must not stop
+// every container start. A variable set to "" is unset.
+//
+// The variables are read by hand from the flag table rather than by
+// caarlos0/env from struct tags: every container start reads them, and
+// env.Parse's fixed cost (it converts the whole process environment to a map
+// and builds its parser tables on each call) was about 165 k instructions,
+// near half of go-floor's whole start. caarlos0/env parses the remote
+// backends' own environments, which only the starts that use them pay for.
 func loadConfig(environ map[string]string) *config {
-	cfg := &config{badEnv: map[string]error{}, given: map[string]bool{}, environ: environ, options: map[string]*string{}}
+	cfg := &config{
+		Backends: []string{"env", "dir", "local"},
+		Org:      "flyte",
+		Timeout:  30 * time.Second,
+		Grace:    "10s",
+		LogLevel: "info",
+		Output:   "table",
+		Backend:  "local",
+		Type:     "regular",
+		Limit:    "100",
+		badEnv:   map[string]error{},
+		given:    map[string]bool{},
+		environ:  environ,
+		options:  map[string]*string{},
+	}
 	for _, b := range registry.All() {
 		for _, o := range b.Options {
 			v := o.Default
-			if e, ok := environ[envPrefix+o.Env]; ok && e != "" {
-				v = e
-			}
 			cfg.options[o.Name] = &v
 		}
 	}
-	err := env.ParseWithOptions(cfg, env.Options{Prefix: envPrefix, Environment: environ})
-	var agg env.AggregateError
-	if errors.As(err, &agg) {
-		for _, e := range agg.Errors {
-			var pe env.ParseError
-			if errors.As(e, &pe) {
-				name := envTag(pe.Name)
-				cfg.badEnv[name] = fmt.Errorf("%s%s: %v", envPrefix, name, pe.Err)
-			}
+	// Most starts set none of the variables: then there is nothing to read.
+	vars := map[string]string{}
+	for k, v := range environ {
+		if suffix, ok := strings.CutPrefix(k, envPrefix); ok && v != "" {
+			vars[suffix] = v
 		}
 	}
-	// Name lists are comma-separated in their variable; spaces around a
-	// name are not part of it, as on the command line.
-	for _, l := range []*[]string{&cfg.Backends, &cfg.PassEnv, &cfg.AllowEnv, &cfg.Registries} {
-		*l = splitList(*l)
+	if len(vars) == 0 {
+		return cfg
 	}
-	cfg.superviseSet = environ[envPrefix+"SUPERVISE"] != "" // empty is unset, as for every variable
+	for _, f := range allFlags(cfg) {
+		v, ok := vars[f.env]
+		if !ok || f.env == "" {
+			continue
+		}
+		delete(vars, f.env) // a variable of several commands' flags is read once
+		if err := f.fromEnv(v); err != nil {
+			cfg.badEnv[f.env] = err
+		}
+	}
+	cfg.superviseSet = environ[envPrefix+"SUPERVISE"] != ""
 	return cfg
 }
 
-func envTag(field string) string {
-	f, ok := reflect.TypeFor[config]().FieldByName(field)
-	if !ok {
-		return field
+// allFlags is every flag of every command, for loadConfig.
+func allFlags(cfg *config) []flagSpec {
+	out := append(runFlags(cfg), commandFlags(cfg)...)
+	out = append(out, secretFlags(cfg)...)
+	out = append(out, createSecretFlags(cfg)...)
+	return append(out, getSecretFlags(cfg)...)
+}
+
+// fromEnv sets the flag's field from the value v of its variable.
+func (f flagSpec) fromEnv(v string) error {
+	name := envPrefix + f.env
+	switch f.kind {
+	case kindStrings:
+		*f.strs = splitList([]string{v})
+	case kindRequests:
+		*f.strs = strings.Split(v, f.envSep)
+	case kindDuration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%s %q: want a duration such as 30s or 1m", name, v)
+		}
+		*f.dur = d
+	case kindBool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%s %q: want true or false", name, v)
+		}
+		*f.boolean = b
+	default:
+		*f.str = v
 	}
-	return strings.Split(f.Tag.Get("env"), ",")[0]
+	return nil
+}
+
+// commandFlags are the flags of dry-run and explain beyond run's.
+func commandFlags(cfg *config) []flagSpec {
+	return withGiven(cfg, []flagSpec{
+		{name: "group", usage: "the secret's group", env: "GROUP", str: &cfg.Group},
+		{name: "output", aliases: []string{"o"}, usage: "table or json", env: "OUTPUT", str: &cfg.Output},
+	})
 }
 
 // flagSpec is one flag: its name, its variable and how it lands in config.
@@ -158,6 +214,7 @@ type flagSpec struct {
 	boolean *bool
 	set     *bool // when not nil, becomes true when the flag is given
 	given   map[string]bool
+	envSep  string // kindRequests: what separates values in the variable
 }
 
 type flagKind int
@@ -187,7 +244,9 @@ func (f flagSpec) cliFlag() cli.Flag {
 		if len(*f.strs) > 0 {
 			def = cli.NewStringSlice(*f.strs...)
 		}
-		return &stringsFlag{&cli.StringSliceFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: def}, names}
+		// KeepSpace: a --secret value is taken as given; a trailing newline
+		// must reach the name rule (name lists are trimmed by splitList).
+		return &stringsFlag{&cli.StringSliceFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: def, KeepSpace: true}, names}
 	case kindDuration:
 		return &durationFlag{&cli.DurationFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.dur}, names}
 	case kindBool:
@@ -226,10 +285,19 @@ func (f *stringsFlag) Names() []string  { return f.names }
 func (f *durationFlag) Names() []string { return f.names }
 func (f *boolFlag) Names() []string     { return f.names }
 
+// flagValues is where a given flag's value is read: a *cli.Context, or the
+// start's own parse (parseRun).
+type flagValues interface {
+	String(name string) string
+	StringSlice(name string) []string
+	Duration(name string) time.Duration
+	Bool(name string) bool
+}
+
 // givenFlags maps each flag given on the command line to the context that
 // parsed it: this command's, or its parent's (flags before the command name).
-func givenFlags(c *cli.Context) map[string]*cli.Context {
-	given := map[string]*cli.Context{}
+func givenFlags(c *cli.Context) map[string]flagValues {
+	given := map[string]flagValues{}
 	for _, ctx := range c.Lineage() {
 		for _, n := range ctx.LocalFlagNames() {
 			if _, ok := given[n]; !ok {
@@ -242,7 +310,7 @@ func givenFlags(c *cli.Context) map[string]*cli.Context {
 
 // apply copies the flag's value into config when the flag was given on the
 // command line (see givenFlags). It reports whether it was.
-func (f flagSpec) apply(given map[string]*cli.Context) bool {
+func (f flagSpec) apply(given map[string]flagValues) bool {
 	ctx, ok := given[f.name]
 	if !ok {
 		return false
@@ -286,7 +354,7 @@ func splitList(vals []string) []string {
 func runFlags(cfg *config) []flagSpec {
 	return withGiven(cfg, append([]flagSpec{
 		{name: "secret", usage: "a secret request: a bare key, or key=,group=,group_version=,env=,mount=,optional= pairs (repeatable; the variable is FLYTE_SECRETS)", kind: kindRequests, strs: &cfg.Secrets},
-		{name: "spec", usage: "a task spec file to read requests from (repeatable; the variable takes paths separated by ':')", env: "SPEC", kind: kindRequests, strs: &cfg.Specs},
+		{name: "spec", usage: "a task spec file to read requests from (repeatable; the variable takes paths separated by ':')", env: "SPEC", envSep: ":", kind: kindRequests, strs: &cfg.Specs},
 		{name: "backends", usage: "the backend chain, in order", env: "BACKENDS", kind: kindStrings, strs: &cfg.Backends},
 		{name: "root", usage: "a prefix for the mount directory /etc/flyte/secrets, and only for it", env: "ROOT", str: &cfg.Root},
 		{name: "org", usage: "the org of the current scope", env: "ORG", str: &cfg.Org},

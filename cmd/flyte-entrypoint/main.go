@@ -3,7 +3,12 @@
 // variables and files, then execs or supervises the task's command.
 package main
 
-import "os"
+import (
+	"os"
+
+	// First of the packages that need a deep stack at init: see its doc.
+	_ "github.com/flyte-entrypoint/flyte-entrypoint/internal/stack"
+)
 
 func main() {
 	os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))

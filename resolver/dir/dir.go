@@ -16,9 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -39,7 +37,12 @@ type Backend struct {
 var _ resolver.Backend = (*Backend)(nil)
 
 // New returns a backend that reads under dir.
-func New(dir string) *Backend { return &Backend{dir: dir} }
+func New(dir string) *Backend {
+	if dir != "" {
+		dir = filepath.Clean(dir)
+	}
+	return &Backend{dir: dir}
+}
 
 // Path is the file Lookup reads for ref. It fails with a "not found" error,
 // without touching the file system, when the key or group breaks the
@@ -52,7 +55,7 @@ func (b *Backend) Path(ref resolver.Ref) (string, error) {
 		return "", err
 	}
 	if ref.Group == "" {
-		return filepath.Join(b.dir, ref.Key), nil
+		return b.join(ref.Key), nil
 	}
 	if err := checkName("group", ref.Group); err != nil {
 		return "", err
@@ -66,7 +69,16 @@ func (b *Backend) Path(ref resolver.Ref) (string, error) {
 	if err := checkName("key", key); err != nil {
 		return "", err
 	}
-	return filepath.Join(b.dir, group, key), nil
+	return b.join(group + "/" + key), nil
+}
+
+// join puts a checked name (no "/", ".", ".." or empty component) under the
+// directory, which New cleaned: no Clean needed on every lookup.
+func (b *Backend) join(name string) string {
+	if b.dir == "/" {
+		return "/" + name
+	}
+	return b.dir + "/" + name
 }
 
 // checkName applies the file-request name rules. A name that breaks them
@@ -111,38 +123,80 @@ func (b *Backend) Lookup(ctx context.Context, ref resolver.Ref) (secret.Value, e
 }
 
 // readFile reads a regular file. It opens without blocking, so that a FIFO
-// planted where a secret should be is an error rather than a hang.
+// planted where a secret should be is an error rather than a hang. It uses
+// the system calls directly: every container start reads its secrets here,
+// and an *os.File (its poller registration, its finalizer) costs several
+// times the read itself.
 func readFile(p string) ([]byte, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	fd, err := openNoCtty(p)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			return nil, resolver.NotFound("no file %s", p)
+		if err == syscall.ENOENT || err == syscall.ENOTDIR {
+			return nil, resolver.NotFoundText("no file " + p)
 		}
-		return nil, fmt.Errorf("read secret file %q: %w", p, unwrapPath(err))
+		return nil, fmt.Errorf("read secret file %q: %w", p, err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read secret file %q: %w", p, unwrapPath(err))
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("read secret file %q: %w", p, err)
 	}
-	switch {
-	case fi.IsDir():
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFREG:
+	case syscall.S_IFDIR:
 		return nil, fmt.Errorf("read secret file %q: is a directory", p)
-	case !fi.Mode().IsRegular():
-		return nil, fmt.Errorf("read secret file %q: not a regular file (%s)", p, fi.Mode().Type())
+	default:
+		return nil, fmt.Errorf("read secret file %q: not a regular file (%s)", p, fileType(st.Mode))
 	}
-	data := make([]byte, 0, fi.Size()+1)
+	data := make([]byte, 0, st.Size+1)
 	for {
-		n, err := f.Read(data[len(data):cap(data)])
-		data = data[:len(data)+n]
-		if err == io.EOF {
-			return data, nil
+		n, err := syscall.Read(fd, data[len(data):cap(data)])
+		if err == syscall.EINTR {
+			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read secret file %q: %w", p, unwrapPath(err))
+			return nil, fmt.Errorf("read secret file %q: %w", p, err)
 		}
+		if n == 0 {
+			return data, nil
+		}
+		data = data[:len(data)+n]
 		if len(data) == cap(data) {
 			data = append(data, 0)[:len(data)]
+		}
+	}
+}
+
+// fileType names what a stat mode says a file is.
+func fileType(mode uint32) string {
+	switch mode & syscall.S_IFMT {
+	case syscall.S_IFIFO:
+		return "a FIFO"
+	case syscall.S_IFSOCK:
+		return "a socket"
+	case syscall.S_IFCHR:
+		return "a character device"
+	case syscall.S_IFBLK:
+		return "a block device"
+	case syscall.S_IFLNK:
+		return "a symlink"
+	}
+	return "not a file"
+}
+
+func openNoCtty(p string) (int, error) {
+	for {
+		fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
+		if err != syscall.EINTR {
+			return fd, err
+		}
+	}
+}
+
+func fstat(fd int, st *syscall.Stat_t) error {
+	for {
+		err := syscall.Fstat(fd, st)
+		if err != syscall.EINTR {
+			return err
 		}
 	}
 }

@@ -90,5 +90,5 @@ func (b *Backend) Lookup(ctx context.Context, ref resolver.Ref) (secret.Value, e
 	if len(names) == 0 {
 		return secret.Value{}, resolver.NotFound("empty key")
 	}
-	return secret.Value{}, resolver.NotFound("no variable %s", strings.Join(names, ", "))
+	return secret.Value{}, resolver.NotFoundText("no variable " + strings.Join(names, ", "))
 }
