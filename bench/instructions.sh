@@ -60,8 +60,9 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 mf=$(median "${floor[@]}") ms=$(median "${shim[@]}") mp=$(median "${plain[@]}")
 echo "instructions before execve, median of $n interleaved runs (10 secrets: 8 env, 2 files, dir backend, tmpfs)"
 printf 'go-floor              %9d\n' "$mf"
-printf 'make build            %9d  %.2fx\n' "$ms" "$(echo "$ms / $mf" | bc -l)"
-printf 'go build / go install %9d  %.2fx\n' "$mp" "$(echo "$mp / $mf" | bc -l)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+printf 'make build            %9d  %sx\n' "$ms" "$(ratio "$ms" "$mf")"
+printf 'go build / go install %9d  %sx\n' "$mp" "$(ratio "$mp" "$mf")"
 echo "runs: floor ${floor[*]}"
 echo "      shim  ${shim[*]}"
 echo "      plain ${plain[*]}"

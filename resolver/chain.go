@@ -146,7 +146,21 @@ type Attempt struct {
 	Backend string
 	Scope   *Scope // the scope asked, for a scoped backend
 	Outcome Outcome
-	Detail  string // why: the not-found reason, the error, the skip reason; never a value
+	// Skip is why a skipped backend was skipped; Err what a backend that
+	// did not have the secret, or failed, answered. Never a value. Reason
+	// gives whichever there is.
+	Skip string `json:",omitempty"`
+	Err  error  `json:"-"`
+}
+
+// Reason is why the attempt ended as it did: the skip reason, or the text
+// of the backend's answer; "" when found. The text is made only when asked
+// for: a start that succeeds never needs the not-found messages.
+func (a Attempt) Reason() string {
+	if a.Err != nil {
+		return a.Err.Error()
+	}
+	return a.Skip
 }
 
 // Result is the answer to one request.
@@ -207,7 +221,7 @@ func (c *Chain) ResolveAll(ctx context.Context, refs []Ref) []Result {
 		switch {
 		case l.Skip != "":
 			for _, i := range open {
-				c.record(&out[i], refs[i], Attempt{Backend: l.Name, Outcome: OutcomeSkipped, Detail: l.Skip})
+				c.record(&out[i], refs[i], Attempt{Backend: l.Name, Outcome: OutcomeSkipped, Skip: l.Skip})
 			}
 			continue
 		case l.Backend == nil:
@@ -302,7 +316,7 @@ func (c *Chain) take(res *Result, ref Ref, backend string, sc *Scope, a Answer) 
 		res.Value, res.Found, res.Backend, res.Scope = a.Value, true, backend, sc
 		return true
 	case IsNotFound(a.Err):
-		c.record(res, ref, Attempt{Backend: backend, Scope: sc, Outcome: OutcomeNotFound, Detail: a.Err.Error()})
+		c.record(res, ref, Attempt{Backend: backend, Scope: sc, Outcome: OutcomeNotFound, Err: a.Err})
 		return false
 	default:
 		c.fail(res, ref, backend, sc, a.Err)
@@ -311,7 +325,7 @@ func (c *Chain) take(res *Result, ref Ref, backend string, sc *Scope, a Answer) 
 }
 
 func (c *Chain) fail(res *Result, ref Ref, backend string, sc *Scope, err error) {
-	c.record(res, ref, Attempt{Backend: backend, Scope: sc, Outcome: OutcomeFailed, Detail: err.Error()})
+	c.record(res, ref, Attempt{Backend: backend, Scope: sc, Outcome: OutcomeFailed, Err: err})
 	res.Err = fmt.Errorf("backend %q: %w", backend, err)
 }
 
@@ -331,8 +345,8 @@ func (c *Chain) record(res *Result, ref Ref, a Attempt) {
 	if a.Scope != nil {
 		fields = append(fields, log.String("scope", a.Scope.String()))
 	}
-	if a.Detail != "" {
-		fields = append(fields, log.String("detail", a.Detail))
+	if d := a.Reason(); d != "" {
+		fields = append(fields, log.String("detail", d))
 	}
 	c.log.Debug("lookup", fields...)
 }

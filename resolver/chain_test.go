@@ -387,7 +387,7 @@ func TestRetrying(t *testing.T) {
 			assert.Equal(t, tt.wantFound, got.Found)
 			assert.Equal(t, tt.wantCalls, calls.Load())
 			require.Len(t, got.Trail, 1)
-			assert.Equal(t, tt.wantDetail, got.Trail[0].Detail)
+			assert.Equal(t, tt.wantDetail, got.Trail[0].Reason())
 			if tt.wantErr == "" {
 				assert.NoError(t, got.Err)
 			} else {
@@ -625,5 +625,5 @@ func TestOutcomeString(t *testing.T) {
 	}
 	b, err := json.Marshal(resolver.Attempt{Backend: "env", Outcome: resolver.OutcomeNotFound})
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"Backend":"env","Scope":null,"Outcome":"not found","Detail":""}`, string(b))
+	assert.JSONEq(t, `{"Backend":"env","Scope":null,"Outcome":"not found"}`, string(b))
 }

@@ -27,6 +27,16 @@ func NotFoundText(msg string) error {
 	return &notFoundError{err: errors.New(msg)}
 }
 
+// NotFoundFunc is NotFound with a message that msg makes only when the
+// error's text is read.
+func NotFoundFunc(msg func() string) error {
+	return &notFoundError{err: lazyError(msg)}
+}
+
+type lazyError func() string
+
+func (f lazyError) Error() string { return f() }
+
 // IsNotFound reports whether err, or an error it wraps, came from NotFound.
 // Any other error stops the chain.
 func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }

@@ -331,7 +331,7 @@ func Tried(trail []resolver.Attempt) string {
 			s += " " + a.Scope.String()
 		}
 		if a.Outcome == resolver.OutcomeSkipped {
-			s += " (skipped: " + a.Detail + ")"
+			s += " (skipped: " + a.Skip + ")"
 		}
 		parts = append(parts, s)
 	}

@@ -179,8 +179,8 @@ func WriteTrail(w io.Writer, key, group string, res resolver.Result) error {
 			scope = a.Scope.String()
 		}
 		line := fmt.Sprintf("  %d.\t%s\t%s\t%s", i+1, a.Backend, scope, a.Outcome)
-		if a.Detail != "" {
-			line += "\t" + a.Detail
+		if d := a.Reason(); d != "" {
+			line += "\t" + d
 		}
 		fmt.Fprintln(tw, line)
 	}

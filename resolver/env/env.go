@@ -76,19 +76,57 @@ func (b *Backend) Names(ref resolver.Ref) []string {
 	return names
 }
 
-// Lookup returns the first of Names(ref) that is set.
+// Lookup returns the first of Names(ref) that is set. It looks the names
+// up without making them (every container start asks it for every secret),
+// and its "not found" message is made only if someone reads it.
 func (b *Backend) Lookup(ctx context.Context, ref resolver.Ref) (secret.Value, error) {
 	if err := ctx.Err(); err != nil {
 		return secret.Value{}, err
 	}
-	names := b.Names(ref)
-	for _, n := range names {
-		if v, ok := b.vars[n]; ok {
+	if ref.Key == "" {
+		return secret.Value{}, resolver.NotFound("empty key")
+	}
+	var buf [256]byte
+	for _, p := range b.prefixes {
+		name := appendUpper(append(buf[:0], p...), ref.Group, ref.Key)
+		if v, ok := b.vars[string(name)]; ok {
 			return secret.New([]byte(v)), nil
 		}
 	}
-	if len(names) == 0 {
-		return secret.Value{}, resolver.NotFound("empty key")
+	if b.targetVars && ref.EnvVar != "" {
+		if v, ok := b.vars[ref.EnvVar]; ok {
+			return secret.New([]byte(v)), nil
+		}
 	}
-	return secret.Value{}, resolver.NotFoundText("no variable " + strings.Join(names, ", "))
+	return secret.Value{}, resolver.NotFoundFunc(func() string {
+		return "no variable " + strings.Join(b.Names(ref), ", ")
+	})
+}
+
+// appendUpper appends UPPER(group)_UPPER(key), or UPPER(key) without a
+// group, as strings.ToUpper makes them.
+func appendUpper(b []byte, group, key string) []byte {
+	if group != "" {
+		b = upper(b, group)
+		b = append(b, '_')
+	}
+	return upper(b, key)
+}
+
+// upper appends strings.ToUpper(s), without its allocation for ASCII.
+func upper(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return append(b, strings.ToUpper(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }

@@ -150,3 +150,19 @@ func TestCancelledContext(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.False(t, resolver.IsNotFound(err))
 }
+
+// TestLookupNamesAsNames: Lookup finds exactly the variables Names lists,
+// for ASCII and for keys that strings.ToUpper changes beyond ASCII.
+func TestLookupNamesAsNames(t *testing.T) {
+	for _, ref := range []resolver.Ref{
+		{Key: "my-key"}, {Key: "Mixed_Case-9", Group: "grp"}, {Key: "straße", Group: "ǆ"}, {Key: "ﬃ"},
+	} {
+		for _, name := range env.New([]string{"FLYTE_SECRETS_ENV_PREFIX=_P_"}).Names(ref) {
+			b := env.New([]string{"FLYTE_SECRETS_ENV_PREFIX=_P_", name + "=v"})
+			v, err := b.Lookup(context.Background(), ref)
+			if assert.NoError(t, err, "%q via %s", ref, name) {
+				assert.Equal(t, "v", string(v.Bytes()))
+			}
+		}
+	}
+}
