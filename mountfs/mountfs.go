@@ -936,10 +936,15 @@ func (p *publisher) seal(dir string) error {
 // asked, ready to be renamed into place.
 func (p *publisher) newLink(target, tmp string) error {
 	path := p.path(tmp)
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fail("remove leftover symlink", path, err)
+	err := syscall.Symlink(target, path)
+	if err == syscall.EEXIST {
+		// A leftover of a publish that was killed: replace it.
+		if err := syscall.Unlink(path); err != nil && err != syscall.ENOENT {
+			return fail("remove leftover symlink", path, err)
+		}
+		err = syscall.Symlink(target, path)
 	}
-	if err := os.Symlink(target, path); err != nil {
+	if err != nil {
 		return fail("create symlink", path, err)
 	}
 	if p.chowns() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -103,12 +104,13 @@ func parseRun(args []string, specs []flagSpec) (map[string]flagValues, bool) {
 	if len(args) > 0 && args[0] == "run" {
 		args = args[1:]
 	}
-	byName := make(map[string]*flagSpec, len(specs))
-	for i := range specs {
-		byName[specs[i].name] = &specs[i]
-		for _, a := range specs[i].aliases {
-			byName[a] = &specs[i]
+	find := func(name string) *flagSpec {
+		for i := range specs {
+			if specs[i].name == name || slices.Contains(specs[i].aliases, name) {
+				return &specs[i]
+			}
 		}
+		return nil
 	}
 	p := &parsedFlags{vals: map[string][]string{}}
 	given := map[string]flagValues{}
@@ -125,7 +127,7 @@ func parseRun(args []string, specs []flagSpec) (map[string]flagValues, bool) {
 			return nil, false
 		}
 		name, value, hasValue := strings.Cut(name, "=")
-		f := byName[name]
+		f := find(name)
 		if f == nil {
 			return nil, false
 		}

@@ -159,7 +159,14 @@ func readFile(p string) ([]byte, error) {
 		if n == 0 {
 			return data, nil
 		}
+		short := n < cap(data)-len(data)
 		data = data[:len(data)+n]
+		if short && int64(len(data)) == st.Size {
+			// All fstat said there is, and less than asked: the end, with
+			// no read for the EOF. (A file that grew since fills the
+			// buffer, and one read short of its size goes on reading.)
+			return data, nil
+		}
 		if len(data) == cap(data) {
 			data = append(data, 0)[:len(data)]
 		}
