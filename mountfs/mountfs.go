@@ -729,12 +729,7 @@ type state struct {
 // the new version needs is held by anything but one of our symlinks.
 func (p *publisher) scan(names []string) (state, error) {
 	st := state{ours: map[string]bool{}, needed: make(map[string]bool, len(names))}
-	d, err := os.Open(p.dir)
-	if err != nil {
-		return st, fail("read the secrets directory", p.dir, err)
-	}
-	entries, err := d.ReadDir(-1)
-	d.Close()
+	entries, err := readDir(p.dir)
 	if err != nil {
 		return st, fail("read the secrets directory", p.dir, err)
 	}
@@ -743,19 +738,19 @@ func (p *publisher) scan(names []string) (state, error) {
 		needed[n] = true
 	}
 	for _, e := range entries {
-		name := e.Name()
-		symlink := e.Type()&fs.ModeSymlink != 0
+		name := e.name
+		symlink := e.typ&fs.ModeSymlink != 0
 		switch {
 		case name == dataLink:
 			if !symlink {
-				return st, fail("refuse to replace", p.path(name), errors.New(describeType(e.Type())+" is in the way of the ..data symlink"))
+				return st, fail("refuse to replace", p.path(name), errors.New(describeType(e.typ)+" is in the way of the ..data symlink"))
 			}
 			if st.oldTarget, err = os.Readlink(p.path(name)); err != nil {
 				return st, fail("read the ..data symlink", p.path(name), err)
 			}
 		case name == dataTmp || name == linkTmp:
 			if !symlink {
-				return st, fail("refuse to replace", p.path(name), errors.New(describeType(e.Type())+" is in the way of a temporary symlink"))
+				return st, fail("refuse to replace", p.path(name), errors.New(describeType(e.typ)+" is in the way of a temporary symlink"))
 			}
 		case strings.HasPrefix(name, ".."):
 			if e.IsDir() && (isVersion(name) || isVersion(".."+strings.TrimPrefix(name, oldPrefix))) {
@@ -773,7 +768,7 @@ func (p *publisher) scan(names []string) (state, error) {
 					errors.New("a symlink that does not go through ..data is in the way"))
 			}
 		case needed[name]:
-			return st, fail("refuse to replace", p.path(name), errors.New(describeType(e.Type())+" is in the way"))
+			return st, fail("refuse to replace", p.path(name), errors.New(describeType(e.typ)+" is in the way"))
 		}
 	}
 	return st, nil

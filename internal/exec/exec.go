@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -119,16 +118,29 @@ func LookPath(file, pathEnv string) (string, error) {
 // reads the first line only; a file without "#!" is left to execve. name is
 // how messages call the command.
 func CheckInterpreter(path, name string, cred *Credential) error {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	// The system calls directly: an *os.File would start the runtime's
+	// network poller in every container start.
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		return nil
 	}
 	var buf [256]byte
-	n, _ := io.ReadFull(f, buf[:])
+	n := 0
+	for n < len(buf) {
+		m, err := syscall.Read(fd, buf[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || m <= 0 {
+			break
+		}
+		n += m
+	}
 	line := buf[:n]
 	if !bytes.HasPrefix(line, []byte("#!")) {
 		if n > 0 && !bytes.HasPrefix(line, []byte("\x7fELF")) {
