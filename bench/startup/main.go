@@ -3,7 +3,9 @@
 // are interleaved in one process, so that the shared machine's noise hits
 // both alike, and the report is a ratio of medians.
 //
-//	go run ./bench/startup -shim BIN -baseline BIN [-n 200] [-secrets 10] [-files 2]
+//	go run ./bench/startup -shim BIN[,BIN...] -baseline BIN [-n 200] [-secrets 10] [-files 2]
+//
+// Several shims (comma-separated) are each interleaved with the baseline.
 package main
 
 import (
@@ -14,11 +16,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
 func main() {
-	shim := flag.String("shim", "", "the flyte-entrypoint binary")
+	shim := flag.String("shim", "", "the flyte-entrypoint binaries, comma-separated")
 	baseline := flag.String("baseline", "", "the baseline binary")
 	n := flag.Int("n", 200, "runs of each")
 	secrets := flag.Int("secrets", 10, "secrets to resolve")
@@ -55,19 +58,27 @@ func main() {
 	env := []string{"PATH=/usr/bin:/bin", "HOME=" + work}
 
 	// One warm-up run of each, which also checks that they work.
+	shims := strings.Split(*shim, ",")
 	runOnce(*baseline, []string{*command}, env, true)
-	runOnce(*shim, shimArgs(-1), env, true)
+	for _, s := range shims {
+		runOnce(s, shimArgs(-1), env, true)
+	}
 
-	var base, with []time.Duration
+	var base []time.Duration
+	with := make([][]time.Duration, len(shims))
 	for i := range *n {
 		base = append(base, runOnce(*baseline, []string{*command}, env, false))
-		with = append(with, runOnce(*shim, shimArgs(i), env, false))
+		for j, s := range shims {
+			with[j] = append(with[j], runOnce(s, shimArgs(i*len(shims)+j), env, false))
+		}
 	}
-	mb, ms := median(base), median(with)
+	mb := median(base)
 	fmt.Printf("secrets=%d files=%d runs=%d\n", *secrets, *files, *n)
-	fmt.Printf("baseline  median %8.3f ms  p90 %8.3f ms\n", ms2(mb), ms2(pct(base, 90)))
-	fmt.Printf("shim      median %8.3f ms  p90 %8.3f ms\n", ms2(ms), ms2(pct(with, 90)))
-	fmt.Printf("ratio     %.2fx\n", float64(ms)/float64(mb))
+	fmt.Printf("%-24s median %8.3f ms  p90 %8.3f ms\n", "baseline", ms2(mb), ms2(pct(base, 90)))
+	for j, s := range shims {
+		ms := median(with[j])
+		fmt.Printf("%-24s median %8.3f ms  p90 %8.3f ms  ratio %.2fx\n", filepath.Base(s), ms2(ms), ms2(pct(with[j], 90)), float64(ms)/float64(mb))
+	}
 }
 
 func runOnce(bin string, args, env []string, show bool) time.Duration {
