@@ -25,6 +25,7 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	./bench/startup.sh
+	./bench/instructions.sh
 
 # Fuzz every parser of outside input for FUZZTIME each.
 FUZZTIME ?= 30s
