@@ -409,7 +409,7 @@ func TestSwitchThenRevert(t *testing.T) {
 	assert.Equal(t, []string{"b", "gone"}, dangling, "names the new version does not have dangle until Finish")
 
 	require.NoError(t, pd.Revert())
-	assert.Equal(t, before, tree(t, dir), "reverted: the previous version, as it was")
+	assert.Equal(t, withoutInodes(before), withoutInodes(tree(t, dir)), "reverted: the previous version, as it was (..data is a new symlink to it)")
 	publishWithin(t, opts(root), nextSet) // the locks are free
 }
 
