@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"fmt"
+	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
 
 // Scope is where a secret belongs: an org, and optionally a project and a
@@ -32,11 +33,11 @@ func validID(s string) bool {
 // first), and each non-empty part is a Flyte id. Errors name the part and the rule.
 func (s Scope) Validate() error {
 	if s.Project != "" && s.Domain == "" {
-		return fmt.Errorf("project-scoped secrets must also specify a domain, got project=%q domain=%q", s.Project, s.Domain)
+		return fmt.Errorf("project-scoped secrets must also specify a domain, got project=%s domain=%s", spec.Quote(s.Project), spec.Quote(s.Domain))
 	}
 	for _, p := range []struct{ name, v string }{{"org", s.Org}, {"project", s.Project}, {"domain", s.Domain}} {
 		if p.v != "" && !validID(p.v) {
-			return fmt.Errorf("invalid %s %q: must match %s", p.name, p.v, idPattern)
+			return fmt.Errorf("invalid %s %s: must match %s", p.name, spec.Quote(p.v), idPattern)
 		}
 	}
 	return nil

@@ -66,6 +66,9 @@ type annotation struct {
 // parseAnnotations reads the requests of an annotations file, in the order
 // of N. Other annotations are skipped.
 func parseAnnotations(origin string, data []byte) ([]Raw, error) {
+	if n := countAnnotations(data); n > MaxRequests {
+		return nil, tooMany(origin, n)
+	}
 	var found []annotation
 	names := make(map[string]int)
 	for i, line := range strings.Split(string(data), "\n") {

@@ -42,6 +42,10 @@ func Describe(origin, key, group string) string {
 // Describe names the request, as the package-level Describe does.
 func (r Request) Describe() string { return Describe(r.Origin, r.Key, r.Group) }
 
+// Bare shows a name as it is when it is short printable ASCII without
+// spaces, and as Quote does otherwise.
+func Bare(s string) string { return bare(s) }
+
 // Quote quotes a name for a message as Go's %q does, keeping the first 64
 // bytes of a longer one and saying how long it was: a hostile 10 KB key must
 // not flood the terminal or the logs.

@@ -125,6 +125,9 @@ func parseElements(origin string, data []byte, anyShape bool) (raws []Raw, core 
 		}
 		return []Raw{r}, false, nil
 	}
+	if n := countJSONArray(data); n > MaxRequests {
+		return nil, false, tooMany(origin, n)
+	}
 	var list []json.RawMessage
 	if err := json.Unmarshal(data, &list); err != nil {
 		return nil, false, fmt.Errorf("%s: %w", origin, err)

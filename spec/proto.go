@@ -296,6 +296,9 @@ func parseProto(origin string, data []byte) ([]Raw, Format, error) {
 		}
 		kind, format = msgTaskSpec, FormatTaskSpecProto
 	}
+	if n := countProtoSecrets(data, kind); n > MaxRequests {
+		return nil, 0, tooMany(origin, n)
+	}
 	s := schema()
 	m := s.newMessage(kind)
 	if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, m); err != nil {

@@ -453,13 +453,17 @@ func TestSignalBeforeStartAbortsTheStart(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
 			writeFile(t, filepath.Join(dir, "k"), []byte("v"))
-			// The spec is a FIFO: reading it blocks until the test writes, so
-			// the signal surely lands while the start is in progress.
-			fifo := filepath.Join(dir, "spec.json")
-			require.NoError(t, syscall.Mkfifo(fifo, 0o644))
+			// The test holds the mount's publish lock, as another publisher
+			// would: the start waits for it in the prepare phase, so the
+			// signal surely lands while the start is in progress.
 			root := filepath.Join(t.TempDir(), "root")
+			mount := filepath.Join(root, "etc/flyte/secrets")
+			require.NoError(t, os.MkdirAll(mount, 0o755))
+			lock, err := os.OpenFile(filepath.Join(mount, "..lock"), os.O_RDONLY|os.O_CREATE, 0o644)
+			require.NoError(t, err)
+			require.NoError(t, syscall.Flock(int(lock.Fd()), syscall.LOCK_EX))
 			out := filepath.Join(t.TempDir(), "rec.json")
-			args := []string{"--dir", dir, "--root", root, "--spec", fifo}
+			args := []string{"--dir", dir, "--root", root, "--secret", "key=k,mount=/etc/flyte/secrets"}
 			if mode == "supervise" {
 				args = append(args, "--supervise")
 			}
@@ -468,15 +472,10 @@ func TestSignalBeforeStartAbortsTheStart(t *testing.T) {
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			require.NoError(t, cmd.Start())
-			waitFor(t, func() bool { return blockedOnFIFO(cmd.Process.Pid) })
+			waitFor(t, func() bool { return blockedOn(cmd.Process.Pid, "lock") })
 			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-			time.Sleep(20 * time.Millisecond) // let the signal land before the spec does
-			// Non-blocking: in exec mode the reader may be gone already (ENXIO).
-			w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
-			if err == nil {
-				_, _ = w.Write([]byte(`[{"key": "k", "mount": "/etc/flyte/secrets"}]`))
-				_ = w.Close()
-			}
+			time.Sleep(20 * time.Millisecond) // let the signal land before the lock is free
+			lock.Close()
 			err = cmd.Wait()
 			var ee *exec.ExitError
 			require.ErrorAs(t, err, &ee, stderr.String())
@@ -488,8 +487,14 @@ func TestSignalBeforeStartAbortsTheStart(t *testing.T) {
 			}
 			_, err = os.Stat(out)
 			assert.True(t, os.IsNotExist(err), "the command must not start")
-			entries, _ := os.ReadDir(filepath.Join(root, "etc/flyte/secrets"))
-			assert.Empty(t, entries, "nothing may be published")
+			entries, _ := os.ReadDir(mount)
+			var left []string
+			for _, e := range entries {
+				if e.Name() != "..lock" {
+					left = append(left, e.Name())
+				}
+			}
+			assert.Empty(t, left, "nothing may be published")
 		})
 	}
 }
@@ -505,14 +510,13 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// blockedOnFIFO reports whether one of the process's threads sleeps in the
-// kernel's FIFO open, waiting for a writer.
-func blockedOnFIFO(pid int) bool {
+// blockedOn reports whether a thread of pid sleeps in a kernel function
+// whose name holds what.
+func blockedOn(pid int, what string) bool {
 	tasks, _ := os.ReadDir(filepath.Join("/proc", itoa(pid), "task"))
 	for _, task := range tasks {
 		b, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "task", task.Name(), "wchan"))
-		w := string(b)
-		if err == nil && (strings.Contains(w, "fifo") || strings.Contains(w, "partner") || strings.Contains(w, "pipe")) {
+		if err == nil && strings.Contains(string(b), what) {
 			return true
 		}
 	}

@@ -216,7 +216,7 @@ func TestSecretValueSources(t *testing.T) {
 		{name: "empty file", args: []string{"--from-file", emptyFile}, wantCode: 65, wantInErr: "empty"},
 		{name: "empty, allowed", args: []string{"--allow-empty"}, want: ""},
 		{name: "empty --value, allowed", args: []string{"--value=", "--allow-empty"}, want: ""},
-		{name: "missing file", args: []string{"--from-file", "/nonexistent/value"}, wantCode: 65, wantInErr: "--from-file: open /nonexistent/value: no such file or directory"},
+		{name: "missing file", args: []string{"--from-file", "/nonexistent/value"}, wantCode: 65, wantInErr: `--from-file "/nonexistent/value": no such file or directory`},
 		{name: "file is a directory", args: []string{"--from-file", t.TempDir()}, wantCode: 65, wantInErr: "is a directory"},
 		{name: "--value and --from-file", args: []string{"--value", "v", "--from-file", file}, wantCode: 2, wantInErr: "--value and --from-file are mutually exclusive"},
 		{name: "a value never comes from the environment", env: map[string]string{"FLYTE_ENTRYPOINT_VALUE": "from-env"}, wantCode: 65, wantInErr: "empty"},
@@ -1069,12 +1069,12 @@ func TestSecretConcurrentProcesses(t *testing.T) {
 }
 
 // TestSecretKilledMidWrite kills create secret at random points of a large
-// write, and at the moment its temporary file appears (surely mid-write).
+// write (a value of the 1 MiB limit), and at the moment its temporary file appears (surely mid-write).
 // Afterwards each secret is either absent or whole, never torn, and every
 // record in the store decodes.
 func TestSecretKilledMidWrite(t *testing.T) {
 	s := newSecretsCLI(t)
-	big := make([]byte, 16<<20)
+	big := make([]byte, 1<<20)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range big {
 		big[i] = byte(r.Uint32())
@@ -1087,7 +1087,7 @@ func TestSecretKilledMidWrite(t *testing.T) {
 	start := time.Now()
 	s.ok(t, "", "create", "secret", "big-whole", "--from-file", file)
 	full := time.Since(start)
-	t.Logf("one create of %d MiB takes %v", len(big)>>20, full)
+	t.Logf("one create of %d KiB takes %v", len(big)>>10, full)
 
 	tmpFiles := func() map[string]bool {
 		entries, err := os.ReadDir(secretsDir)

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/dockerconfig"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/readfile"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 )
 
@@ -106,9 +107,10 @@ func (a *app) readValue(ctx context.Context, c *cli.Context, src valueSource, ty
 	case sourceValue:
 		value = []byte(a.cfg.Value)
 	case sourceFile:
-		b, err := os.ReadFile(a.cfg.FromFile)
+		// A regular file, or a pipe (--from-file <(cmd)): never a device.
+		b, err := readfile.Stream(a.cfg.FromFile, readfile.MaxValue)
 		if err != nil {
-			return nil, invalidInput("--from-file: %v", err)
+			return nil, invalidInput("--from-file %q: %v", a.cfg.FromFile, err)
 		}
 		value = b
 	case sourceInput:
@@ -116,7 +118,10 @@ func (a *app) readValue(ctx context.Context, c *cli.Context, src valueSource, ty
 		if p.tty {
 			value, err = p.hidden("Enter secret value")
 		} else {
-			value, err = io.ReadAll(a.stdin)
+			value, err = io.ReadAll(io.LimitReader(a.stdin, readfile.MaxValue+1))
+			if err == nil && len(value) > readfile.MaxValue {
+				return nil, invalidInput("the value on stdin is more than the limit of %d bytes", readfile.MaxValue)
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read the secret's value: %w", err)

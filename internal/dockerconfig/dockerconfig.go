@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -30,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/jsonstrict"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/readfile"
 )
 
 // Config is what a Docker client config file says about credentials. Its
@@ -173,9 +173,9 @@ func Validate(data []byte) error {
 
 // Load reads and parses the Docker config file at path.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Regular(path, readfile.MaxValue)
 	if err != nil {
-		return nil, invalidf("read Docker config: %w", err)
+		return nil, invalidf("read Docker config %q: %w", path, err)
 	}
 	return Parse(path, data)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exec"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/readfile"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/mountfs"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
@@ -218,6 +219,9 @@ func NewChain(cfg Config) (*resolver.Chain, error) {
 func readRequests(cfg Config) ([]spec.Raw, error) {
 	var raws []spec.Raw
 	var errs []error
+	if len(cfg.Secrets) > spec.MaxRequests {
+		return nil, fmt.Errorf("%d --secret flags, more than the limit of %d", len(cfg.Secrets), spec.MaxRequests)
+	}
 	for i, s := range cfg.Secrets {
 		r, err := spec.ParseFlag(s, i+1)
 		if err != nil {
@@ -227,9 +231,9 @@ func readRequests(cfg Config) ([]spec.Raw, error) {
 		raws = append(raws, r)
 	}
 	for _, name := range cfg.Specs {
-		data, err := os.ReadFile(name)
+		data, err := readfile.Regular(name, readfile.MaxSpec)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("read spec %q: %w", name, unwrapPathError(err)))
+			errs = append(errs, fmt.Errorf("read spec %q: %w", name, err))
 			continue
 		}
 		rs, format, err := spec.ParseFile(name, data)
@@ -248,6 +252,9 @@ func readRequests(cfg Config) ([]spec.Raw, error) {
 			errs = append(errs, err)
 		}
 		raws = append(raws, rs...)
+	}
+	if len(raws) > spec.MaxRequests {
+		errs = append(errs, fmt.Errorf("%d secret requests from every source together, more than the limit of %d", len(raws), spec.MaxRequests))
 	}
 	return raws, errors.Join(errs...)
 }

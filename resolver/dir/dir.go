@@ -22,8 +22,10 @@ import (
 	"syscall"
 	"unicode"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/readfile"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
 
 // maxName is the longest key or group, in bytes.
@@ -101,7 +103,7 @@ func checkName(what, s string) error {
 	default:
 		return nil
 	}
-	return resolver.NotFound("%s %q breaks the file name rules: %s", what, s, why)
+	return resolver.NotFound("%s %s breaks the file name rules: %s", what, spec.Quote(s), why)
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f || unicode.IsControl(r) }
@@ -122,90 +124,21 @@ func (b *Backend) Lookup(ctx context.Context, ref resolver.Ref) (secret.Value, e
 	return secret.New(data), nil
 }
 
-// readFile reads a regular file. It opens without blocking, so that a FIFO
-// planted where a secret should be is an error rather than a hang. It uses
-// the system calls directly: every container start reads its secrets here,
-// and an *os.File (its poller registration, its finalizer) costs several
-// times the read itself.
+// readFile reads a regular file of at most readfile.MaxValue bytes. It opens
+// without blocking, so that a FIFO planted where a secret should be is an
+// error rather than a hang, and checks the size before reading, so that a
+// huge (or sparse) file is an error rather than an out-of-memory crash.
 func readFile(p string) ([]byte, error) {
-	fd, err := openNoCtty(p)
-	if err != nil {
-		if err == syscall.ENOENT || err == syscall.ENOTDIR {
-			return nil, resolver.NotFoundText("no file " + p)
-		}
-		return nil, fmt.Errorf("read secret file %q: %w", p, err)
-	}
-	defer syscall.Close(fd)
-	var st syscall.Stat_t
-	if err := fstat(fd, &st); err != nil {
-		return nil, fmt.Errorf("read secret file %q: %w", p, err)
-	}
-	switch st.Mode & syscall.S_IFMT {
-	case syscall.S_IFREG:
-	case syscall.S_IFDIR:
+	data, err := readfile.Regular(p, readfile.MaxValue)
+	switch {
+	case err == syscall.ENOENT || err == syscall.ENOTDIR:
+		return nil, resolver.NotFoundText("no file " + p)
+	case errors.Is(err, syscall.EISDIR):
 		return nil, fmt.Errorf("read secret file %q: is a directory", p)
-	default:
-		return nil, fmt.Errorf("read secret file %q: not a regular file (%s)", p, fileType(st.Mode))
+	case err != nil:
+		return nil, fmt.Errorf("read secret file %q: %w", p, err)
 	}
-	data := make([]byte, 0, st.Size+1)
-	for {
-		n, err := syscall.Read(fd, data[len(data):cap(data)])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read secret file %q: %w", p, err)
-		}
-		if n == 0 {
-			return data, nil
-		}
-		short := n < cap(data)-len(data)
-		data = data[:len(data)+n]
-		if short && int64(len(data)) == st.Size {
-			// All fstat said there is, and less than asked: the end, with
-			// no read for the EOF. (A file that grew since fills the
-			// buffer, and one read short of its size goes on reading.)
-			return data, nil
-		}
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-	}
-}
-
-// fileType names what a stat mode says a file is.
-func fileType(mode uint32) string {
-	switch mode & syscall.S_IFMT {
-	case syscall.S_IFIFO:
-		return "a FIFO"
-	case syscall.S_IFSOCK:
-		return "a socket"
-	case syscall.S_IFCHR:
-		return "a character device"
-	case syscall.S_IFBLK:
-		return "a block device"
-	case syscall.S_IFLNK:
-		return "a symlink"
-	}
-	return "not a file"
-}
-
-func openNoCtty(p string) (int, error) {
-	for {
-		fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
-		if err != syscall.EINTR {
-			return fd, err
-		}
-	}
-}
-
-func fstat(fd int, st *syscall.Stat_t) error {
-	for {
-		err := syscall.Fstat(fd, st)
-		if err != syscall.EINTR {
-			return err
-		}
-	}
+	return data, nil
 }
 
 // unwrapPath drops the *fs.PathError around an errno: the caller names the

@@ -16,6 +16,7 @@ import (
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
 
 // PrefixVar names the variable a platform sets to say which prefix its
@@ -99,7 +100,11 @@ func (b *Backend) Lookup(ctx context.Context, ref resolver.Ref) (secret.Value, e
 		}
 	}
 	return secret.Value{}, resolver.NotFoundFunc(func() string {
-		return "no variable " + strings.Join(b.Names(ref), ", ")
+		names := b.Names(ref)
+		for i, n := range names {
+			names[i] = spec.Bare(n) // derived from the key: a long or odd one is quoted and cut short
+		}
+		return "no variable " + strings.Join(names, ", ")
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
+	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
 
 // Backend is the "local" backend: it looks a request up in the store by its
@@ -34,7 +35,7 @@ func (b *Backend) LookupScoped(ctx context.Context, ref resolver.Ref, scope reso
 		return secret.Value{}, err
 	}
 	if !resolver.ValidName(ref.Key) {
-		return secret.Value{}, resolver.NotFound("key %q is not a local store name (it must match %s)", ref.Key, manage.NamePattern)
+		return secret.Value{}, resolver.NotFound("key %s is not a local store name (it must match %s)", spec.Quote(ref.Key), manage.NamePattern)
 	}
 	b.once.Do(func() { b.store, b.err = Open(b.dir) })
 	if b.err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/jsonstrict"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
+	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
 
 // recordVersion is the version of the record format this build writes and
@@ -34,6 +35,11 @@ type recordJSON struct {
 	CreatedTime *string `json:"created_time"`
 	Value       *string `json:"value"`
 }
+
+// corrupt is a rule's error about a record read from disk: the same text,
+// but not the caller's invalid input (65). A corrupt store is a store that
+// can't be used (1).
+func corrupt(err error) error { return errors.New(err.Error()) }
 
 func encodeRecord(r record) ([]byte, error) {
 	v := recordVersion
@@ -76,15 +82,15 @@ func decodeRecord(data []byte) (record, error) {
 	}
 	scope := resolver.Scope{Org: *j.Org, Project: *j.Project, Domain: *j.Domain}
 	if err := checkNameScope(scope, *j.Name); err != nil {
-		return record{}, err
+		return record{}, corrupt(err)
 	}
 	typ, err := manage.ParseType(*j.Type)
 	if err != nil {
-		return record{}, err
+		return record{}, corrupt(err)
 	}
 	created, err := time.Parse(time.RFC3339, *j.CreatedTime)
 	if err != nil {
-		return record{}, fmt.Errorf("created_time %q is not RFC 3339", *j.CreatedTime)
+		return record{}, fmt.Errorf("created_time %s is not RFC 3339", spec.Quote(*j.CreatedTime))
 	}
 	value, err := base64.StdEncoding.Strict().DecodeString(*j.Value)
 	if err != nil {

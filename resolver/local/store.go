@@ -48,9 +48,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/readfile"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
+	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
 
 const (
@@ -58,6 +60,9 @@ const (
 	tmpPrefix      = ".tmp-"
 	staleAfter     = time.Hour
 	maxFileName    = 255
+	// maxRecord is the largest record file read: a value of
+	// readfile.MaxValue in base64, and its metadata.
+	maxRecord = readfile.MaxValue/3*4 + 4<<10
 )
 
 // checkNameScope applies the rules for a secret's scope and name before a
@@ -155,7 +160,7 @@ func (s *Store) path(scope resolver.Scope, name string) string {
 }
 
 func notFound(scope resolver.Scope, name string) error {
-	return resolver.NotFound("secret %q not found in scope %s", name, scope)
+	return resolver.NotFound("secret %s not found in scope %s", spec.Quote(name), scope)
 }
 
 // Create stores a new secret. It never overwrites: a secret with the same
@@ -168,9 +173,12 @@ func (s *Store) Create(ctx context.Context, scope resolver.Scope, name string, t
 	if err := manage.CheckCreate(scope, name, typ); err != nil {
 		return manage.Meta{}, err
 	}
+	if value.Len() > readfile.MaxValue {
+		return manage.Meta{}, manage.Invalid(fmt.Errorf("the value of secret %s is %d bytes, more than the limit of %d", spec.Quote(name), value.Len(), readfile.MaxValue))
+	}
 	id := resolver.ScopedID(scope, name)
 	if len(id) > maxFileName {
-		return manage.Meta{}, manage.Invalid(fmt.Errorf("secret name %q is too long for the local store in scope %s: its file name would be %d bytes, the limit is %d", name, scope, len(id), maxFileName))
+		return manage.Meta{}, manage.Invalid(fmt.Errorf("secret name %s is too long for the local store in scope %s: its file name would be %d bytes, the limit is %d", spec.Quote(name), scope, len(id), maxFileName))
 	}
 	dir := s.secretsDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -184,13 +192,13 @@ func (s *Store) Create(ctx context.Context, scope resolver.Scope, name string, t
 		Created: s.now().UTC().Truncate(time.Second)}
 	data, err := encodeRecord(record{Meta: meta, Value: value.Bytes()})
 	if err != nil {
-		return manage.Meta{}, fmt.Errorf("local store: encode secret %q: %w", name, err)
+		return manage.Meta{}, fmt.Errorf("local store: encode secret %s: %w", spec.Quote(name), err)
 	}
 	if err := writeNew(dir, filepath.Join(dir, id), data); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return manage.Meta{}, manage.Exists(fmt.Errorf("secret %q already exists in scope %s", name, scope))
+			return manage.Meta{}, manage.Exists(fmt.Errorf("secret %s already exists in scope %s", spec.Quote(name), scope))
 		}
-		return manage.Meta{}, fmt.Errorf("local store: write secret %q in scope %s: %w", name, scope, err)
+		return manage.Meta{}, fmt.Errorf("local store: write secret %s in scope %s: %w", spec.Quote(name), scope, err)
 	}
 	s.removeStale(dir)
 	return meta, nil
@@ -281,20 +289,22 @@ func (s *Store) read(scope resolver.Scope, name string) (record, error) {
 		return record{}, notFound(scope, name)
 	}
 	p := s.path(scope, name)
-	data, err := os.ReadFile(p)
+	// Never blocking, never unbounded: a FIFO or a huge file planted in the
+	// store is an error, not a hang or an out-of-memory crash.
+	data, err := readfile.Regular(p, maxRecord)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		if err == syscall.ENOENT || err == syscall.ENOTDIR {
 			return record{}, notFound(scope, name)
 		}
-		return record{}, fmt.Errorf("local store: read secret %q in scope %s: %w", name, scope, err)
+		return record{}, fmt.Errorf("local store: read secret %s in scope %s: %w", spec.Quote(name), scope, err)
 	}
 	r, err := decodeRecord(data)
 	if err != nil {
 		return record{}, fmt.Errorf("local store: corrupt secret record %q: %w", p, err)
 	}
 	if r.Name != name || r.Scope() != scope {
-		return record{}, fmt.Errorf("local store: corrupt secret record %q: it holds secret %q in scope %s, not %q in scope %s",
-			p, r.Name, r.Scope(), name, scope)
+		return record{}, fmt.Errorf("local store: corrupt secret record %q: it holds secret %s in scope %s, not %s in scope %s",
+			p, spec.Quote(r.Name), r.Scope(), spec.Quote(name), scope)
 	}
 	return r, nil
 }
@@ -310,7 +320,7 @@ func (s *Store) List(ctx context.Context, scope resolver.Scope, limit int, pageT
 		return nil, "", manage.Invalid(err)
 	}
 	if pageToken != "" && !resolver.ValidName(pageToken) {
-		return nil, "", manage.Invalid(fmt.Errorf("invalid page token %q", pageToken))
+		return nil, "", manage.Invalid(fmt.Errorf("invalid page token %s", spec.Quote(pageToken)))
 	}
 	entries, err := os.ReadDir(s.secretsDir())
 	if err != nil {
@@ -364,7 +374,7 @@ func (s *Store) Delete(ctx context.Context, scope resolver.Scope, name string) e
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return notFound(scope, name)
 		}
-		return fmt.Errorf("local store: delete secret %q in scope %s: %w", name, scope, unwrapPath(err))
+		return fmt.Errorf("local store: delete secret %s in scope %s: %w", spec.Quote(name), scope, unwrapPath(err))
 	}
 	syncDir(s.secretsDir())
 	return nil

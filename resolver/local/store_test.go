@@ -201,7 +201,7 @@ func TestInvalidInput(t *testing.T) {
 		{name: "image pull with a domain", scope: domain, key: "k", typ: manage.TypeImagePull,
 			wantErr: "Project and domain must not be set when creating an image pull secret."},
 		{name: "too long for a file name", scope: org, key: long, typ: manage.TypeRegular,
-			wantErr: `secret name "` + long + `" is too long for the local store in scope flyte: its file name would be 261 bytes, the limit is 255`},
+			wantErr: `secret name "` + long[:64] + `"...(220 bytes) is too long for the local store in scope flyte: its file name would be 261 bytes, the limit is 255`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

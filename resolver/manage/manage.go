@@ -25,6 +25,7 @@ import (
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
 
 // Store is a backend that can manage secrets as well as read them.
@@ -56,7 +57,7 @@ func ParseType(s string) (Type, error) {
 	case TypeRegular, TypeImagePull:
 		return t, nil
 	}
-	return "", Invalid(fmt.Errorf("invalid secret type %q: must be %s or %s", s, TypeRegular, TypeImagePull))
+	return "", Invalid(fmt.Errorf("invalid secret type %s: must be %s or %s", spec.Quote(s), TypeRegular, TypeImagePull))
 }
 
 // Meta is what a store knows of a secret besides its value. Its JSON form is
@@ -81,7 +82,7 @@ const NamePattern = resolver.NamePattern
 // CheckName applies NamePattern.
 func CheckName(name string) error {
 	if !resolver.ValidName(name) {
-		return Invalid(fmt.Errorf("invalid secret name %q: must match %s", name, NamePattern))
+		return Invalid(fmt.Errorf("invalid secret name %s: must match %s", spec.Quote(name), NamePattern))
 	}
 	return nil
 }
@@ -155,7 +156,7 @@ func ListAll(ctx context.Context, s Store, scope resolver.Scope, limit int) ([]M
 			return all, nil
 		}
 		if next == token {
-			return nil, fmt.Errorf("list scope %s: the store returned page token %q twice", scope, next)
+			return nil, fmt.Errorf("list scope %s: the store returned page token %s twice", scope, spec.Quote(next))
 		}
 		token = next
 	}
