@@ -662,7 +662,7 @@ func TestSecretImagePull(t *testing.T) {
 		{name: "docker config, helper gives a token", args: []string{"--from-docker-config", "--docker-config-path", storeConfig, "--registries", "token.io"},
 			wantCode: 65, wantInErr: "identity token", wantCalls: "get token.io\n"},
 		{name: "docker config, helper fails", args: []string{"--from-docker-config", "--docker-config-path", configPath, "--registries", "broken.io"},
-			wantCode: 1, wantInErr: "the keychain is locked", wantCalls: "get broken.io\n"},
+			wantCode: 1, wantInErr: "docker-credential-fakehelper get failed (exit status 2); its output is not shown", wantCalls: "get broken.io\n"},
 		{name: "docker config, helper missing", args: []string{"--from-docker-config", "--docker-config-path", configPath, "--registries", "nohelper.io"},
 			wantCode: 1, wantInErr: "docker-credential-absent is not on PATH"},
 		{name: "docker config, malformed", args: []string{"--from-docker-config", "--docker-config-path", malformed}, wantCode: 65, wantInErr: "malformed Docker config " + malformed},

@@ -274,6 +274,8 @@ case "$url" in
   slow.io) exec sleep 30 ;;
   garbage.io) echo 'not json `+canary+`' ;;
   broken.io) echo 'keychain locked'; exit 3 ;;
+  leaky.io) printf '{"ServerURL":"%s","Username":"u","Secret":"`+canary+`"}' "$url"; exit 1 ;;
+  leaky2.io) echo 'auth `+canary+` rejected: password expired'; echo '`+canary+`' >&2; exit 1 ;;
   *) echo 'credentials not found in native keychain'; exit 1 ;;
 esac
 `)
@@ -291,7 +293,17 @@ esac
 
 	_, err = run("fake", "broken.io")
 	assert.False(t, IsInvalid(err))
-	assert.ErrorContains(t, err, "keychain locked")
+	assert.ErrorContains(t, err, "docker-credential-fake get failed (exit status 3)")
+	assert.NotContains(t, err.Error(), "keychain locked", "a helper's output is never shown")
+
+	// A helper that printed the credentials and then failed: its output
+	// may hold them, so it is not shown, on stdout or stderr.
+	for _, host := range []string{"leaky.io", "leaky2.io"} {
+		_, err = run("fake", host)
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), canary, host)
+		assert.ErrorContains(t, err, "its output is not shown, since it may hold credentials", host)
+	}
 
 	_, err = run("fake", "garbage.io")
 	assert.ErrorContains(t, err, "malformed output")

@@ -78,8 +78,11 @@ func Runner(ctx context.Context) Helper {
 			if msg == notFoundMessage {
 				return Credentials{}, invalidf("credential helper %s has no credentials for registry %q", prog, serverURL)
 			}
-			// By the protocol, a failing helper prints its error on stdout.
-			return Credentials{}, fmt.Errorf("registry %q: %s get failed (%v): %s", serverURL, prog, err, firstLine(msg, strings.TrimSpace(stderr.String())))
+			// By the protocol, a failing helper prints its error on stdout;
+			// but what it printed may be the credentials, then a failure, and
+			// no test of the text can tell. So it is never shown.
+			return Credentials{}, fmt.Errorf("registry %q: %s get failed (%v); its output is not shown, since it may hold credentials: run `echo %s | %s get` to see it",
+				serverURL, prog, err, serverURL, prog)
 		}
 		var c Credentials
 		if err := decodeStrict(stdout.Bytes(), &c); err != nil {
@@ -87,21 +90,6 @@ func Runner(ctx context.Context) Helper {
 		}
 		return c, nil
 	}
-}
-
-// firstLine is the first non-empty message's first line, at most 200 bytes.
-func firstLine(msgs ...string) string {
-	for _, m := range msgs {
-		if m == "" {
-			continue
-		}
-		m, _, _ = strings.Cut(m, "\n")
-		if len(m) > 200 {
-			m = m[:200] + "..."
-		}
-		return m
-	}
-	return "no message"
 }
 
 // capped is a buffer that keeps the first maxHelperOutput bytes.
