@@ -79,6 +79,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 )
@@ -259,6 +261,7 @@ type Pending struct {
 	chowned  []linkOwner // kept visible symlinks whose owner Prepare changed
 	dataTmp  bool        // Prepare made ..data_tmp
 	switched bool        // ..data names the new version
+	tidied   bool        // Tidy removed the names the new version lacks
 	res      Result
 	done     bool // the publish is over
 }
@@ -292,6 +295,7 @@ type linkOwner struct {
 // locks until then.
 func (p *Publisher) Prepare(files []File) (*Pending, error) {
 	pub := &publisher{
+		root:   p.opts.Root,
 		dir:    p.Dir(),
 		uid:    owner(p.opts.UID),
 		gid:    owner(p.opts.GID),
@@ -418,6 +422,19 @@ func (pd *Pending) Finish() {
 	pd.end()
 }
 
+// Tidy is the quick part of Finish, for a caller that cannot wait for the
+// rest (exec mode, just before execve): the visible names the new version
+// no longer has are removed, and the older version directories are left,
+// hidden, for the next publish to retire. The publish stays open: Revert
+// still puts the previous version back, names included, and Finish ends it.
+func (pd *Pending) Tidy() {
+	if pd.done || !pd.switched || pd.tidied {
+		return
+	}
+	pd.pub.tidy(pd.st)
+	pd.tidied = true
+}
+
 // Revert undoes a switched publish: the previous version is made current
 // again with one rename of ..data (or, on a first publish, ..data is
 // removed), then what Prepare made is removed. An error (an *Error, or
@@ -446,7 +463,19 @@ func (pd *Pending) Revert() error {
 		}
 	}
 	pd.switched = false
-	return pd.rollback()
+	var errs []error
+	if pd.tidied {
+		// Put back the visible names of the previous version that Tidy took.
+		for name := range pd.st.ours {
+			if pd.st.needed[name] {
+				continue
+			}
+			if err := syscall.Symlink(dataLink+"/"+name, p.path(name)); err != nil && err != syscall.EEXIST {
+				errs = append(errs, fail("put back a symlink", p.path(name), err))
+			}
+		}
+	}
+	return errors.Join(append(errs, pd.rollback())...)
 }
 
 // Abort removes what Prepare made: the prepared version directory,
@@ -664,6 +693,7 @@ func checkPath(path string) error {
 }
 
 type publisher struct {
+	root     string // the root prefix (Options.Root)
 	dir      string
 	uid, gid int
 	logger   *log.Logger
@@ -676,26 +706,88 @@ func (p *publisher) chowns() bool { return p.uid >= 0 || p.gid >= 0 }
 // Clean was a measurable part of a container start.
 func (p *publisher) path(name string) string { return p.dir + "/" + name }
 
-// ensureDir creates the mount directory with its parents, and makes it 0755.
+// ensureDir creates the mount directory and its parents under the root
+// (etc, etc/flyte, etc/flyte/secrets), the ones it makes 0755 whatever the
+// umask, and makes the mount directory 0755. It walks them with openat and
+// O_NOFOLLOW, and refuses one that is a symlink: publishing through it would
+// write, and chmod, a directory outside the mount. (The root prefix itself,
+// which the user names, may be a symlink.) The mode is changed through the
+// directory's own descriptor.
 func (p *publisher) ensureDir() error {
-	if err := mkdirAll(p.dir); err != nil {
-		return fail("create the secrets directory", p.dir, err)
+	root := p.root
+	if root == "" {
+		root = "/"
 	}
-	fi, err := os.Stat(p.dir)
+	if err := mkdirAll(root); err != nil {
+		return fail("create the root of the secrets directory", root, err)
+	}
+	fd, err := openDir(unix.AT_FDCWD, root, false)
 	if err != nil {
+		return fail("open the root of the secrets directory", root, err)
+	}
+	path := filepath.Clean(root)
+	for _, comp := range strings.Split(strings.TrimPrefix(mountPath, "/"), "/") {
+		path = filepath.Join(path, comp)
+		next, err := openDir(fd, comp, true)
+		created := false
+		if err == unix.ENOENT {
+			if err = unix.Mkdirat(fd, comp, uint32(mountMode)); err == nil || err == unix.EEXIST {
+				created = err == nil
+				next, err = openDir(fd, comp, true)
+			}
+		}
+		if err == unix.ELOOP || err == unix.ENOTDIR {
+			var st unix.Stat_t
+			if unix.Fstatat(fd, comp, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				unix.Close(fd)
+				return fail("refuse the secrets directory", p.dir, fmt.Errorf(
+					"%s is a symlink: the mount directory and its parents under the root must be real directories, so that nothing outside the mount is written or has its mode changed", path))
+			}
+		}
+		unix.Close(fd)
+		if err != nil {
+			return fail("create the secrets directory", path, err)
+		}
+		if created {
+			if err := unix.Fchmod(next, uint32(mountMode)); err != nil {
+				unix.Close(next)
+				return fail("make the secrets directory 0755", path, err)
+			}
+		}
+		fd = next
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
 		return fail("stat the secrets directory", p.dir, err)
 	}
-	if fi.Mode().Perm() != mountMode {
-		if err := os.Chmod(p.dir, mountMode); err != nil {
+	if os.FileMode(st.Mode&0o7777) != mountMode {
+		if err := unix.Fchmod(fd, uint32(mountMode)); err != nil {
 			return fail("make the secrets directory 0755", p.dir, err)
 		}
 	}
 	return nil
 }
 
+// openDir opens a directory relative to dirfd, without following a symlink
+// in its last component when nofollow.
+func openDir(dirfd int, name string, nofollow bool) (int, error) {
+	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+	if nofollow {
+		flags |= unix.O_NOFOLLOW
+	}
+	for {
+		fd, err := unix.Openat(dirfd, name, flags, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
 // mkdirAll is os.MkdirAll, except that the directories it creates are 0755
 // whatever the umask: a task that runs as another user must be able to
-// reach the mount directory.
+// reach the mount directory. It makes the root prefix (--root), which may go
+// through symlinks; ensureDir makes what is under it.
 func mkdirAll(dir string) error {
 	if fi, err := os.Stat(dir); err == nil {
 		if !fi.IsDir() {
@@ -957,6 +1049,13 @@ func (p *publisher) newLink(target, tmp string) error {
 // left over is a dangling symlink or a hidden name, and the next publish
 // tries again.
 func (p *publisher) cleanup(st state, version string) {
+	p.tidy(st)
+	p.retire(st, version)
+}
+
+// tidy removes the visible names the new version no longer has (they
+// dangle since the switch) and a leftover ..link_tmp: a few unlinks.
+func (p *publisher) tidy(st state) {
 	for name := range st.ours {
 		if st.needed[name] {
 			continue
@@ -968,6 +1067,11 @@ func (p *publisher) cleanup(st state, version string) {
 	if err := os.Remove(p.path(linkTmp)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		p.logger.Warn("cannot remove a leftover temporary symlink", log.String("path", p.path(linkTmp)), log.Err(err))
 	}
+}
+
+// retire removes every version directory but version, the new one: the
+// part of a publish that can take long.
+func (p *publisher) retire(st state, version string) {
 	for _, v := range st.versions {
 		if v == version {
 			continue

@@ -669,3 +669,41 @@ func TestRepublishAsNonRoot(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "PASS")
 }
+
+// TestPublishRefusesASymlinkedMount: the mount directory, or a parent of it
+// under the root, being a symlink is refused before anything is written or
+// has its mode changed; what the symlink points to is left as it was.
+func TestPublishRefusesASymlinkedMount(t *testing.T) {
+	for _, link := range []string{"etc/flyte/secrets", "etc/flyte", "etc"} {
+		t.Run(link, func(t *testing.T) {
+			root := t.TempDir()
+			elsewhere := filepath.Join(t.TempDir(), "private")
+			require.NoError(t, os.MkdirAll(filepath.Join(elsewhere, "flyte", "secrets"), 0o700))
+			require.NoError(t, os.Chmod(elsewhere, 0o700))
+			target := elsewhere
+			switch link {
+			case "etc/flyte/secrets":
+				target = filepath.Join(elsewhere, "flyte", "secrets")
+			case "etc/flyte":
+				target = filepath.Join(elsewhere, "flyte")
+			}
+			require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, link)), 0o755))
+			require.NoError(t, os.Symlink(target, filepath.Join(root, link)))
+			before := tree(t, elsewhere)
+
+			_, err := Publish(opts(root), []File{file("k", "v")})
+			require.Error(t, err)
+			var me *Error
+			require.ErrorAs(t, err, &me)
+			assert.Contains(t, err.Error(), filepath.Join(root, link)+" is a symlink")
+			assert.Equal(t, before, tree(t, elsewhere), "nothing outside the mount changed, modes included")
+		})
+	}
+	// The root prefix itself may be a symlink: the user named it.
+	real := t.TempDir()
+	root := filepath.Join(t.TempDir(), "root")
+	require.NoError(t, os.Symlink(real, root))
+	_, err := Publish(opts(root), []File{file("k", "v")})
+	require.NoError(t, err)
+	assert.Equal(t, "v", readVisible(t, Dir(real))["k"])
+}

@@ -85,6 +85,9 @@ type Starter interface {
 	// Start starts the command. Exec mode returns only on failure; a
 	// supervisor returns the running child.
 	Start(cmd exec.Command) (*exec.Child, error)
+	// Replaces reports whether Start replaces the process (exec mode), so
+	// that nothing runs after it.
+	Replaces() bool
 }
 
 // Run is one start, from the requests to the command. It returns when the
@@ -146,6 +149,11 @@ func Run(ctx context.Context, cfg Config, st Starter) (err error) {
 			revert(logger, pending)
 			return aerr
 		}
+	}
+	if pending != nil && st.Replaces() {
+		// Exec mode: nothing runs after execve, so the quick part of the
+		// cleanup happens now; old versions are left for the next publish.
+		pending.Tidy()
 	}
 	child, err := st.Start(cmd)
 	if err != nil {

@@ -25,6 +25,7 @@ type fakeStarter struct {
 	abortAfter int   // Aborted returns abortErr from this call on (0: never)
 	abortErr   error // e.g. 143
 	startErr   error
+	replaces   bool // exec mode
 
 	calls        []string
 	aborted      int
@@ -46,6 +47,8 @@ func (f *fakeStarter) Aborted() error {
 	}
 	return nil
 }
+
+func (f *fakeStarter) Replaces() bool { return f.replaces }
 
 func (f *fakeStarter) Start(cmd exec.Command) (*exec.Child, error) {
 	f.calls = append(f.calls, "start")
@@ -216,4 +219,22 @@ func assertOldVersion(t *testing.T, fx runFixture) {
 		}
 	}
 	assert.Equal(t, 1, versions, "no new version directory is left")
+}
+
+// TestRunExecModeTidiesBeforeExec: in exec mode nothing runs after execve,
+// so the names the new version lacks are gone when the command starts, and
+// the old version directory is left for the next publish; a start that
+// fails still puts the previous version back whole, names included.
+func TestRunExecModeTidiesBeforeExec(t *testing.T) {
+	fx := newRunFixture(t)
+	st := &fakeStarter{mount: fx.mount, replaces: true}
+	require.NoError(t, Run(context.Background(), fx.cfg, st))
+	assert.NotContains(t, st.namesAtStart, "token", "the stale name is gone before execve")
+	assert.Contains(t, st.namesAtStart, fx.oldVersion, "the old version is left, hidden")
+
+	fx = newRunFixture(t)
+	st = &fakeStarter{mount: fx.mount, replaces: true, startErr: exit.Errorf(exit.NotExecutable, "exec: exec format error")}
+	err := Run(context.Background(), fx.cfg, st)
+	assert.Equal(t, exit.NotExecutable, exit.CodeOf(err))
+	assertOldVersion(t, fx)
 }

@@ -313,3 +313,6 @@ func (Execer) Aborted() error { return nil }
 
 // Start execs the command; it returns only on failure.
 func (Execer) Start(cmd Command) (*Child, error) { return nil, Exec(cmd) }
+
+// Replaces says that Start replaces the process: nothing runs after it.
+func (Execer) Replaces() bool { return true }

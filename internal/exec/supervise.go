@@ -193,6 +193,9 @@ func (s *Supervisor) During(ctx context.Context) (context.Context, func()) {
 	return ctx, func() { close(done); <-stopped; cancel() }
 }
 
+// Replaces is false: the supervisor goes on after Start.
+func (s *Supervisor) Replaces() bool { return false }
+
 // Start starts the command as a child, unless a SIGINT or SIGTERM aborted
 // the start already (an *exit.Error with 128+N). It
 //
