@@ -313,9 +313,11 @@ func (a *app) runCmd(ctx context.Context, args []string) error {
 	// variable) turns it off there, for a PID 1 that reaps elsewhere. The
 	// supervisor owns the signals from now on, so that a SIGINT or SIGTERM
 	// during any phase aborts the start.
-	var starter entry.Starter = xexec.Execer{}
+	var starter entry.Starter
 	if a.cfg.Supervise || (!a.cfg.superviseSet && xexec.IsPID1()) {
 		starter = xexec.NewSupervisor(xexec.SupervisorOptions{Grace: grace, DropPrivileges: a.cfg.User != "", Logger: a.log})
+	} else {
+		starter = xexec.NewExecer() // after this, nothing in the process may ask os/signal for these signals
 	}
 	cfg, err := a.entryConfig()
 	if err != nil {

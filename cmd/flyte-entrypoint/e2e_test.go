@@ -21,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -449,8 +450,12 @@ func TestExplainPrintsTheTrail(t *testing.T) {
 // signal and its parent sees the same 128+N. Either way nothing is published
 // and the command does not start.
 func TestSignalBeforeStartAbortsTheStart(t *testing.T) {
-	for _, mode := range []string{"exec", "supervise"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, c := range []struct {
+		mode string
+		sig  syscall.Signal
+	}{{"exec", syscall.SIGTERM}, {"exec", syscall.SIGQUIT}, {"supervise", syscall.SIGTERM}, {"supervise", syscall.SIGHUP}, {"supervise", syscall.SIGQUIT}} {
+		mode, sig := c.mode, c.sig
+		t.Run(mode+"/"+sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			writeFile(t, filepath.Join(dir, "k"), []byte("v"))
 			// The test holds the mount's publish lock, as another publisher
@@ -473,7 +478,7 @@ func TestSignalBeforeStartAbortsTheStart(t *testing.T) {
 			cmd.Stderr = &stderr
 			require.NoError(t, cmd.Start())
 			waitFor(t, func() bool { return blockedOn(cmd.Process.Pid, "lock") })
-			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+			require.NoError(t, cmd.Process.Signal(sig))
 			time.Sleep(20 * time.Millisecond) // let the signal land before the lock is free
 			lock.Close()
 			err = cmd.Wait()
@@ -481,10 +486,13 @@ func TestSignalBeforeStartAbortsTheStart(t *testing.T) {
 			require.ErrorAs(t, err, &ee, stderr.String())
 			ws := ee.Sys().(syscall.WaitStatus)
 			if mode == "exec" {
-				assert.True(t, ws.Signaled() && ws.Signal() == syscall.SIGTERM, "ended by SIGTERM (a shell shows 143), got %v; %s", ws, stderr.String())
+				assert.True(t, ws.Signaled() && ws.Signal() == sig, "ended by %v (a shell shows 128+N), got %v; %s", sig, ws, stderr.String())
+				assert.False(t, ws.CoreDump(), "no core: the shim's memory holds secrets")
 			} else {
-				assert.Equal(t, 128+int(syscall.SIGTERM), ee.ExitCode(), stderr.String())
+				assert.Equal(t, 128+int(sig), ee.ExitCode(), stderr.String())
+				assert.Contains(t, stderr.String(), "start aborted by "+unix.SignalName(sig))
 			}
+			assert.NotContains(t, stderr.String(), "goroutine ", "one line, not a goroutine dump")
 			_, err = os.Stat(out)
 			assert.True(t, os.IsNotExist(err), "the command must not start")
 			entries, _ := os.ReadDir(mount)

@@ -299,11 +299,30 @@ func execError(name, path string, err error) error {
 }
 
 // Execer is exec mode's side of a start. It takes no signal: until execve
-// a SIGINT or SIGTERM ends the shim by its default action (128+N), which
-// costs no start-up time and can never lose a signal. Nothing slow runs
-// between the mount's commit point and execve (old versions are left for
-// the next publish to retire), so that window is a few microseconds.
+// a SIGHUP, SIGINT, SIGQUIT or SIGTERM ends the shim by its default action
+// (128+N, or ignored when the shim is PID 1, as the kernel does for an init
+// without handlers), which costs no start-up time and can never lose a
+// signal. Nothing slow runs between the mount's commit point and execve
+// (old versions are left for the next publish to retire), so that window is
+// a few microseconds. Make one with NewExecer.
 type Execer struct{}
+
+// NewExecer gives SIGHUP, SIGINT, SIGQUIT and SIGTERM the kernel's default
+// action, behind the Go runtime's back: its own handlers would dump every
+// goroutine on SIGQUIT and exit 2, and exit 2 for any of them at PID 1. The
+// command inherits nothing from this: execve resets handlers anyway.
+//
+// It also makes the shim non-dumpable until execve (which makes the command
+// dumpable again): SIGQUIT's default action dumps core, and the shim's
+// memory holds the values it resolved; non-dumpable, it leaves no core, and
+// no process of the same user can read its /proc files.
+func NewExecer() Execer {
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	for _, s := range []syscall.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM} {
+		_ = setDisposition(s, sigDFL)
+	}
+	return Execer{}
+}
 
 // During returns ctx as it is: in exec mode a signal ends the process.
 func (Execer) During(ctx context.Context) (context.Context, func()) { return ctx, func() {} }

@@ -147,9 +147,16 @@ func (s *Supervisor) takeAbort() {
 	}
 }
 
+// abortSignals are the signals that abort a start that has not happened
+// yet: the ones whose default action ends a process and that people send to
+// stop one. Others are dropped before the start.
+func abortSignal(sig syscall.Signal) bool {
+	return sig == unix.SIGHUP || sig == unix.SIGINT || sig == unix.SIGQUIT || sig == unix.SIGTERM
+}
+
 func (s *Supervisor) note(v os.Signal) {
 	sig, _ := v.(syscall.Signal)
-	if sig == unix.SIGINT || sig == unix.SIGTERM {
+	if abortSignal(sig) {
 		s.log.Warn("signal before the start; not starting the command", log.String("signal", unix.SignalName(sig)))
 		s.abort = sig
 		return
@@ -365,9 +372,13 @@ func (c Command) name() string {
 	return c.Path
 }
 
-// spawn forks and execs the command, in a new process group.
+// spawn forks and execs the command, in a new process group. The Go
+// runtime's reserved signals are ignored by the supervisor, but not by the
+// command: their default action is back for the fork.
 func (c *Child) spawn() error {
+	ignoreReserved(false)
 	pid, fg, err := start(c.cmd)
+	ignoreReserved(true)
 	if err != nil {
 		return err
 	}

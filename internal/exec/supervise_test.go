@@ -470,6 +470,10 @@ func TestSuperviseBadInput(t *testing.T) {
 		{name: "SIGTERM before the start", flags: []string{"-pending", "TERM"}, command: touch, wantCode: 143,
 			wantMsg: []string{"start aborted by SIGTERM: nothing was published and the command did not start"}},
 		{name: "SIGINT before the start", pid1: true, flags: []string{"-pending", "INT"}, command: touch, wantCode: 130},
+		{name: "SIGHUP before the start, as PID 1", pid1: true, flags: []string{"-pending", "HUP"}, command: touch, wantCode: 129,
+			wantMsg: []string{"start aborted by SIGHUP"}},
+		{name: "SIGQUIT before the start: one line, no goroutine dump", flags: []string{"-pending", "QUIT"}, command: touch, wantCode: 131,
+			wantMsg: []string{"start aborted by SIGQUIT"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -479,11 +483,12 @@ func TestSuperviseBadInput(t *testing.T) {
 				assert.Contains(t, r.stderr.String(), m)
 			}
 			assert.NoFileExists(t, started, "the command must not have started")
+			assert.NotContains(t, r.stderr.String(), "goroutine ", "no goroutine dump")
 		})
 	}
 
 	t.Run("another signal before the start is dropped", func(t *testing.T) {
-		r := startRole(t, runConfig{args: supervise([]string{"-pending", "HUP"}, "/bin/sh", "-c", "exit 5")})
+		r := startRole(t, runConfig{args: supervise([]string{"-pending", "USR1"}, "/bin/sh", "-c", "exit 5")})
 		assert.Equal(t, 5, r.wait(10*time.Second), "stderr: %s", r.stderr.String())
 	})
 	t.Run("options", func(t *testing.T) {
@@ -578,6 +583,33 @@ func TestSuperviseOnATerminal(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, 0, r.wait(10*time.Second), "screen: %s", screen.String())
 			assert.Contains(t, screen.String(), `"foreground":true`)
+		})
+	}
+}
+
+// TestSuperviseReservedSignals: the Go runtime reserves 32, 33 and 34, and
+// takes SIGPROF for its profiler: os/signal never sees them. A stray one
+// must neither kill the supervisor (and the command with it) nor reach the
+// command: 32 and 34 are ignored, 33 and SIGPROF are dropped by the
+// runtime's own handler.
+func TestSuperviseReservedSignals(t *testing.T) {
+	t.Parallel()
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			rec := filepath.Join(t.TempDir(), "signals")
+			r := startRole(t, runConfig{pid1: m.pid1, args: supervise(nil, testBin, "signals", rec)})
+			eventually(t, 10*time.Second, "the command to start", func() bool { return count(readLines(rec), "ready") == 1 })
+			for _, sig := range []syscall.Signal{32, 33, 34} {
+				r.signal(sig)
+			}
+			r.signal(syscall.SIGPROF)
+			r.signal(syscall.SIGUSR1) // a signal that is forwarded, to know the others had their time
+			eventually(t, 5*time.Second, "SIGUSR1 to reach the command", func() bool { return count(readLines(rec), "10") == 1 })
+			time.Sleep(200 * time.Millisecond)
+			assert.Equal(t, []string{"ready", "10"}, readLines(rec), "none of them reached the command")
+			r.stdin.Close()
+			assert.Equal(t, 0, r.wait(10*time.Second), "the supervisor and the command lived on; stderr: %s", r.stderr.String())
 		})
 	}
 }
