@@ -56,10 +56,13 @@ type Query struct {
 }
 
 // Answer is a backend's reply to one Query: a value, or an error (NotFound
-// for "not here").
+// for "not here"). Detail says what was asked where and what came back
+// (for k8s: the namespace, the object and the HTTP status), for dry-run and
+// explain; never a value.
 type Answer struct {
-	Value secret.Value
-	Err   error
+	Value  secret.Value
+	Err    error
+	Detail string
 }
 
 // Batcher is a backend that takes many questions at once. LookupBatch
@@ -151,6 +154,9 @@ type Attempt struct {
 	// gives whichever there is.
 	Skip string `json:",omitempty"`
 	Err  error  `json:"-"`
+	// Detail is the backend's account of the question, when it gives one
+	// (Answer.Detail).
+	Detail string `json:",omitempty"`
 }
 
 // Reason is why the attempt ended as it did: the skip reason, or the text
@@ -226,11 +232,11 @@ func (c *Chain) ResolveAll(ctx context.Context, refs []Ref) []Result {
 			continue
 		case l.Backend == nil:
 			for _, i := range open {
-				c.fail(&out[i], refs[i], l.Name, nil, errors.New("no backend configured"))
+				c.fail(&out[i], refs[i], l.Name, nil, errors.New("no backend configured"), "")
 			}
 		case l.Scoped && c.scopeErr != nil:
 			for _, i := range open {
-				c.fail(&out[i], refs[i], l.Name, nil, fmt.Errorf("scope: %w", c.scopeErr))
+				c.fail(&out[i], refs[i], l.Name, nil, fmt.Errorf("scope: %w", c.scopeErr), "")
 			}
 		default:
 			c.ask(ctx, l, refs, open, out)
@@ -312,20 +318,20 @@ func (c *Chain) ask(ctx context.Context, l Link, refs []Ref, open []int, out []R
 func (c *Chain) take(res *Result, ref Ref, backend string, sc *Scope, a Answer) bool {
 	switch {
 	case a.Err == nil:
-		c.record(res, ref, Attempt{Backend: backend, Scope: sc, Outcome: OutcomeFound})
+		c.record(res, ref, Attempt{Backend: backend, Scope: sc, Outcome: OutcomeFound, Detail: a.Detail})
 		res.Value, res.Found, res.Backend, res.Scope = a.Value, true, backend, sc
 		return true
 	case IsNotFound(a.Err):
-		c.record(res, ref, Attempt{Backend: backend, Scope: sc, Outcome: OutcomeNotFound, Err: a.Err})
+		c.record(res, ref, Attempt{Backend: backend, Scope: sc, Outcome: OutcomeNotFound, Err: a.Err, Detail: a.Detail})
 		return false
 	default:
-		c.fail(res, ref, backend, sc, a.Err)
+		c.fail(res, ref, backend, sc, a.Err, a.Detail)
 		return true
 	}
 }
 
-func (c *Chain) fail(res *Result, ref Ref, backend string, sc *Scope, err error) {
-	c.record(res, ref, Attempt{Backend: backend, Scope: sc, Outcome: OutcomeFailed, Err: err})
+func (c *Chain) fail(res *Result, ref Ref, backend string, sc *Scope, err error, detail string) {
+	c.record(res, ref, Attempt{Backend: backend, Scope: sc, Outcome: OutcomeFailed, Err: err, Detail: detail})
 	res.Err = fmt.Errorf("backend %q: %w", backend, err)
 }
 

@@ -2,6 +2,8 @@ package resolver
 
 import (
 	"fmt"
+	"strings"
+
 	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
 
@@ -98,4 +100,35 @@ func ValidName(s string) bool {
 		}
 	}
 	return true
+}
+
+// ParseScopedID splits a ScopedID into its scope and name. It reports false
+// for anything ScopedID cannot have made from a valid scope and name.
+func ParseScopedID(id string) (Scope, string, bool) {
+	rest, ok := strings.CutPrefix(id, "u__org__")
+	if !ok {
+		return Scope{}, "", false
+	}
+	var s Scope
+	var parts [3]string
+	for i, sep := range []string{"__domain__", "__project__", "__key__"} {
+		j := strings.Index(rest, sep)
+		if j < 0 {
+			return Scope{}, "", false
+		}
+		parts[i], rest = rest[:j], rest[j+len(sep):]
+	}
+	s.Org, s.Domain, s.Project = parts[0], parts[1], parts[2]
+	if s.Org == "" || s.Validate() != nil || !ValidName(rest) || ScopedID(s, rest) != id {
+		return Scope{}, "", false
+	}
+	return s, rest, true
+}
+
+// Selects reports whether a List over s includes a secret of scope t, as
+// Flyte's ListSecrets selects: the same org; with a domain, only that
+// domain (its project-scoped secrets included); with a project, only that
+// project.
+func (s Scope) Selects(t Scope) bool {
+	return t.Org == s.Org && (s.Domain == "" || t.Domain == s.Domain) && (s.Project == "" || t.Project == s.Project)
 }

@@ -418,7 +418,8 @@ func TestDryRunPrintsThePlanAndWritesNothing(t *testing.T) {
 		for k, v := range w {
 			assert.Equal(t, v, s[k], "secret %d field %s", i, k)
 		}
-		assert.Len(t, s, 10, "every field is present, null when it does not apply")
+		assert.Len(t, s, 11, "every field is present, null when it does not apply")
+		assert.Nil(t, s["lookup"], "only a remote backend says what it asked")
 	}
 
 	res = run{args: []string{"dry-run", "--dir", dir, "--secret", "absent"}}.exec(t)

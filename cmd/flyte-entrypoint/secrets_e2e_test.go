@@ -327,7 +327,9 @@ func TestSecretScopeFallbackInRun(t *testing.T) {
 }
 
 // TestSecretManagementScopeIsExact: get and delete look in exactly the scope
-// given, and the execution's variables play no part in management.
+// given, listing selects as Flyte 2's ListSecrets does (an org lists all of
+// its secrets, a domain its own and its projects'), and the execution's
+// variables play no part in management.
 func TestSecretManagementScopeIsExact(t *testing.T) {
 	s := newSecretsCLI(t)
 	internal := map[string]string{"FLYTE_INTERNAL_EXECUTION_PROJECT": "flytesnacks", "FLYTE_INTERNAL_EXECUTION_DOMAIN": "development"}
@@ -352,9 +354,11 @@ func TestSecretManagementScopeIsExact(t *testing.T) {
 		}
 		return out
 	}
-	assert.Equal(t, []string{"//org-secret"}, list(t, nil), "no -p/-d lists the org-level secrets")
-	assert.Equal(t, []string{"//org-secret"}, list(t, internal), "the execution's variables do not scope the list")
-	assert.Equal(t, []string{"/development/dom-secret"}, list(t, nil, "-d", "development"))
+	all := []string{"//org-secret", "/development/dom-secret", "flytesnacks/development/proj-secret"}
+	assert.ElementsMatch(t, all, list(t, nil), "no -p/-d lists every secret of the org")
+	assert.ElementsMatch(t, all, list(t, internal), "the execution's variables do not scope the list")
+	assert.ElementsMatch(t, []string{"/development/dom-secret", "flytesnacks/development/proj-secret"}, list(t, nil, "-d", "development"),
+		"a domain lists its project-scoped secrets too")
 	assert.Equal(t, []string{"flytesnacks/development/proj-secret"}, list(t, nil, "-p", "flytesnacks", "-d", "development"))
 	assert.Equal(t, []string{"flytesnacks/development/proj-secret"}, list(t, map[string]string{"FLYTE_ENTRYPOINT_PROJECT": "flytesnacks", "FLYTE_ENTRYPOINT_DOMAIN": "development"}))
 	assert.Empty(t, list(t, nil, "--org", "acme"))

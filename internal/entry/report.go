@@ -39,6 +39,9 @@ type ReportEntry struct {
 	Status  string       `json:"status"` // ok, missing or error
 	Bytes   *int         `json:"bytes"`
 	Error   *string      `json:"error"`
+	// Lookup is what the answering backend asked and what came back, when
+	// it says (k8s: the namespace, the object and the HTTP status).
+	Lookup *string `json:"lookup"`
 }
 
 // Status values.
@@ -84,6 +87,9 @@ func NewReport(outs []Outcome, command []string) Report {
 			e.Status = StatusOK
 			e.Backend = nonEmpty(res.Backend)
 			e.Bytes = ptr(res.Value.Len())
+			if n := len(res.Trail); n > 0 {
+				e.Lookup = nonEmpty(res.Trail[n-1].Detail)
+			}
 			if res.Scope != nil {
 				e.Scope = &ReportScope{Org: res.Scope.Org, Project: res.Scope.Project, Domain: res.Scope.Domain}
 			}
@@ -126,8 +132,11 @@ func (r Report) WriteTable(w io.Writer) error {
 		return err
 	}
 	for _, e := range r.Secrets {
-		if e.Error != nil {
+		switch {
+		case e.Error != nil:
 			fmt.Fprintf(w, "%s: %s\n", e.Key, *e.Error)
+		case e.Lookup != nil:
+			fmt.Fprintf(w, "%s: %s %s\n", e.Key, orDash(e.Backend), *e.Lookup)
 		}
 	}
 	if len(r.Command) > 0 {
@@ -181,6 +190,8 @@ func WriteTrail(w io.Writer, key, group string, res resolver.Result) error {
 		line := fmt.Sprintf("  %d.\t%s\t%s\t%s", i+1, a.Backend, scope, a.Outcome)
 		if d := a.Reason(); d != "" {
 			line += "\t" + d
+		} else if a.Detail != "" {
+			line += "\t" + a.Detail
 		}
 		fmt.Fprintln(tw, line)
 	}

@@ -309,9 +309,12 @@ func (s *Store) read(scope resolver.Scope, name string) (record, error) {
 	return r, nil
 }
 
-// List returns the secrets of exactly scope, sorted by name, at most limit of
-// them (limit <= 0: all). Pass the returned next as pageToken to get the next
-// page; next is "" after the last one.
+// List returns the secrets that scope selects, as Flyte 2's ListSecrets
+// selects them (resolver.Scope.Selects): every secret of the org, narrowed
+// to the domain when scope has one (its project-scoped secrets included)
+// and to the project when it has one. They come sorted by scoped ID, at
+// most limit of them (limit <= 0: all). Pass the returned next as pageToken
+// to get the next page; next is "" after the last one.
 func (s *Store) List(ctx context.Context, scope resolver.Scope, limit int, pageToken string) (items []manage.Meta, next string, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
@@ -319,7 +322,7 @@ func (s *Store) List(ctx context.Context, scope resolver.Scope, limit int, pageT
 	if err := scope.Validate(); err != nil {
 		return nil, "", manage.Invalid(err)
 	}
-	if pageToken != "" && !resolver.ValidName(pageToken) {
+	if _, _, ok := resolver.ParseScopedID(pageToken); pageToken != "" && !ok {
 		return nil, "", manage.Invalid(fmt.Errorf("invalid page token %s", spec.Quote(pageToken)))
 	}
 	entries, err := os.ReadDir(s.secretsDir())
@@ -329,23 +332,27 @@ func (s *Store) List(ctx context.Context, scope resolver.Scope, limit int, pageT
 		}
 		return nil, "", fmt.Errorf("local store: list scope %s: %w", scope, unwrapPath(err))
 	}
-	prefix := resolver.ScopedID(scope, "")
-	var names []string
+	type found struct {
+		id    string
+		scope resolver.Scope
+		name  string
+	}
+	var ids []found
 	for _, e := range entries {
-		name, ok := strings.CutPrefix(e.Name(), prefix)
-		if !ok || !resolver.ValidName(name) || (pageToken != "" && name <= pageToken) {
+		sc, name, ok := resolver.ParseScopedID(e.Name())
+		if !ok || !scope.Selects(sc) || (pageToken != "" && e.Name() <= pageToken) {
 			continue
 		}
-		names = append(names, name)
+		ids = append(ids, found{e.Name(), sc, name})
 	}
-	sort.Strings(names)
-	if limit > 0 && len(names) > limit {
-		names = names[:limit]
-		next = names[limit-1]
+	sort.Slice(ids, func(i, j int) bool { return ids[i].id < ids[j].id })
+	if limit > 0 && len(ids) > limit {
+		ids = ids[:limit]
+		next = ids[limit-1].id
 	}
-	items = make([]manage.Meta, 0, len(names))
-	for _, name := range names {
-		r, err := s.read(scope, name)
+	items = make([]manage.Meta, 0, len(ids))
+	for _, f := range ids {
+		r, err := s.read(f.scope, f.name)
 		if resolver.IsNotFound(err) {
 			continue // deleted since the directory was read
 		}

@@ -3,8 +3,10 @@
 // local store today, the Kubernetes and AWS stores later. It mirrors Flyte's
 // flyte.remote.Secret API: create, get, listall (paged) and delete.
 //
-// A store keys a secret by its scope (resolver.Scope) and its name, and looks
-// in exactly the scope it is given: nothing falls back. Falling back from
+// A store keys a secret by its scope (resolver.Scope) and its name. Get and
+// Delete look in exactly the scope they are given: nothing falls back. List
+// selects as Flyte's ListSecrets does, a domain's listing including its
+// projects' secrets. Falling back from
 // project+domain to domain to org is the chain's job at run time, not the
 // store's.
 //
@@ -35,9 +37,11 @@ type Store interface {
 	Create(ctx context.Context, scope resolver.Scope, name string, typ Type, value secret.Value) (Meta, error)
 	// Get reads one secret from exactly scope.
 	Get(ctx context.Context, scope resolver.Scope, name string) (Meta, secret.Value, error)
-	// List returns one page of the secrets of exactly scope, at most limit
-	// of them (limit <= 0: the store's choice). next is the token of the
-	// following page, "" after the last one.
+	// List returns one page of the secrets that scope selects, as Flyte
+	// 2's ListSecrets selects them (resolver.Scope.Selects): every secret of
+	// the org, narrowed to the domain and then to the project when scope
+	// has them. At most limit of them (limit <= 0: the store's choice).
+	// next is the token of the following page, "" after the last one.
 	List(ctx context.Context, scope resolver.Scope, limit int, pageToken string) (items []Meta, next string, err error)
 	// Delete removes one secret from exactly scope.
 	Delete(ctx context.Context, scope resolver.Scope, name string) error

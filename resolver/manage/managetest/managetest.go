@@ -100,13 +100,37 @@ func Conformance(t *testing.T, open func(t *testing.T) manage.Store) {
 		}
 		_, _, err = s.Get(ctx, project, "org-only")
 		assert.True(t, manage.IsNotFound(err), "nothing falls back: %v", err)
-		items, err := manage.ListAll(ctx, s, domain, 0)
-		require.NoError(t, err)
-		require.Len(t, items, 1)
-		assert.Equal(t, domain, items[0].Scope())
-		items, err = manage.ListAll(ctx, s, org, 0)
-		require.NoError(t, err)
-		assert.Equal(t, []string{"k", "org-only"}, names(items))
+	})
+
+	// Listing selects as Flyte 2's ListSecrets does: the org lists all of
+	// its secrets, a domain its own and its projects', a project its own.
+	t.Run("list selects as ListSecrets", func(t *testing.T) {
+		s := open(t)
+		other := resolver.Scope{Org: "flyte", Project: "other", Domain: "development"}
+		prod := resolver.Scope{Org: "flyte", Domain: "production"}
+		for _, sc := range []resolver.Scope{org, domain, project, other, prod} {
+			_, err := s.Create(ctx, sc, "k", manage.TypeRegular, secret.New([]byte("v")))
+			require.NoError(t, err)
+		}
+		for _, tc := range []struct {
+			asked resolver.Scope
+			want  []resolver.Scope
+		}{
+			{org, []resolver.Scope{org, domain, project, other, prod}},
+			{domain, []resolver.Scope{domain, project, other}},
+			{project, []resolver.Scope{project}},
+			{prod, []resolver.Scope{prod}},
+			{resolver.Scope{Org: "acme"}, nil},
+		} {
+			items, err := manage.ListAll(ctx, s, tc.asked, 2)
+			require.NoError(t, err)
+			var got []resolver.Scope
+			for _, m := range items {
+				assert.Equal(t, "k", m.Name)
+				got = append(got, m.Scope())
+			}
+			assert.ElementsMatch(t, tc.want, got, "listing %s", tc.asked)
+		}
 	})
 
 	t.Run("list pages", func(t *testing.T) {
