@@ -431,18 +431,23 @@ func TestSecretBackendFlag(t *testing.T) {
 	s.ok(t, "", "create", "secret", "k", "--backend", "local", "--value", "v")
 	for _, args := range [][]string{
 		{"create", "secret", "k2", "--backend", "vault", "--value", "v"},
-		{"get", "secret", "k", "--backend", "k8s"},
+		{"get", "secret", "k", "--backend", "k8s-v1"},
 		{"delete", "secret", "k", "--backend", "aws"},
 	} {
 		res := s.run(t, "", args...)
 		assert.Equal(t, 2, res.code, "%v", args)
-		assert.Contains(t, res.stderr, "unknown secret store (known: local)")
+		assert.Contains(t, res.stderr, "unknown secret store (known: local, k8s)")
 		assert.Contains(t, res.stderr, `flyte-entrypoint: --backend "`, "the flag the user gave is named")
 	}
 	res := s.runEnv(t, map[string]string{"FLYTE_ENTRYPOINT_BACKEND": "vault"}, "", "get", "secret", "k")
 	assert.Equal(t, 2, res.code)
 	assert.Contains(t, res.stderr, `FLYTE_ENTRYPOINT_BACKEND "vault": unknown secret store`, "the variable the user set is named")
 	assert.Equal(t, "v", s.reveal(t, "k"))
+
+	// k8s with no cluster to talk to says what it looked for.
+	res = s.run(t, "", "get", "secret", "k", "--backend", "k8s")
+	assert.Equal(t, 1, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "no Kubernetes API server: KUBERNETES_SERVICE_HOST is not set (not in a pod), and no kubeconfig file exists")
 }
 
 // TestBadSettingNamesWhatTheUserGave: a bad value is blamed on the flag

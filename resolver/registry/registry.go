@@ -13,11 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/dir"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/env"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/k8s"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/local"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 )
@@ -125,6 +127,66 @@ var backends = []Backend{
 			return st, nil
 		},
 	},
+	{
+		Name:    "k8s",
+		Remote:  true,
+		Options: k8sOptions,
+		Lookup: func(s Settings) (resolver.Link, error) {
+			ks, err := k8sSettings(s, s.Value("k8s-namespace"))
+			if err != nil {
+				return resolver.Link{}, err
+			}
+			return resolver.ScopedLink("k8s", k8s.NewBackend(ks)), nil
+		},
+		Store: func(s Settings) (manage.Store, error) {
+			ks, err := k8sSettings(s, s.Value("k8s-namespace"))
+			if err != nil {
+				return nil, err
+			}
+			return k8s.NewStore(ks), nil
+		},
+	},
+	{
+		Name:    "k8s-v1",
+		Remote:  true,
+		Options: []Option{{Name: "k8s-v1-namespace", Env: "K8S_V1_NAMESPACE", Usage: "the namespace k8s-v1 reads group-named Secrets from (default: the pod's own, as Flyte 1 uses)"}},
+		Lookup: func(s Settings) (resolver.Link, error) {
+			ks, err := k8sSettings(s, s.Value("k8s-v1-namespace"))
+			if err != nil {
+				return resolver.Link{}, err
+			}
+			return resolver.UnscopedLink("k8s-v1", k8s.NewV1Backend(ks)), nil
+		},
+	},
+}
+
+// k8sOptions are the settings k8s and k8s-v1 share, listed on k8s's row.
+var k8sOptions = []Option{
+	{Name: "k8s-namespace", Env: "K8S_NAMESPACE", Usage: "the namespace where Flyte 2 keeps its secrets (k8s)", Default: k8s.DefaultNamespace},
+	{Name: "k8s-serviceaccount-dir", Env: "K8S_SERVICEACCOUNT_DIR", Usage: "the pod's service-account mount: token, ca.crt, namespace", Default: k8s.DefaultServiceAccountDir},
+	{Name: "kube-context", Env: "KUBE_CONTEXT", Usage: "the kubeconfig context to use (default: the current one; giving one uses the kubeconfig even in a pod)"},
+	{Name: "k8s-call-timeout", Env: "K8S_CALL_TIMEOUT", Usage: "the timeout of each API call; calls are retried inside --timeout", Default: k8s.DefaultRetry.Timeout.String()},
+}
+
+// k8sSettings reads the shared Kubernetes options.
+func k8sSettings(s Settings, namespace string) (k8s.Settings, error) {
+	retry := k8s.DefaultRetry
+	if v := s.Value("k8s-call-timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return k8s.Settings{}, &OptionError{Option: "k8s-call-timeout", Err: fmt.Errorf("%q: want a positive duration such as 5s", v)}
+		}
+		retry.Timeout = d
+	}
+	return k8s.Settings{
+		Options: k8s.Options{
+			Environ:           s.Environ,
+			ServiceAccountDir: s.Value("k8s-serviceaccount-dir"),
+			Context:           s.Value("kube-context"),
+		},
+		Namespace: namespace,
+		Retry:     retry,
+	}, nil
 }
 
 // storeDir is --store, or the default store directory.

@@ -216,7 +216,7 @@ func AssertNoCanary(t *testing.T, logs string, got resolver.Result) {
 		texts = append(texts, got.Err.Error())
 	}
 	for _, a := range got.Trail {
-		texts = append(texts, a.Reason())
+		texts = append(texts, a.Reason(), a.Detail)
 	}
 	for _, s := range texts {
 		assert.NotContains(t, s, Canary)
