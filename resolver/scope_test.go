@@ -113,3 +113,37 @@ func TestNotFound(t *testing.T) {
 	assert.False(t, resolver.IsNotFound(nil))
 	assert.False(t, resolver.IsNotFound(assert.AnError))
 }
+
+// FuzzParseScopedID: ParseScopedID accepts exactly what ScopedID makes from
+// a valid scope and name, and gives back that scope and name.
+func FuzzParseScopedID(f *testing.F) {
+	f.Add("u__org__flyte__domain__development__project__flytesnacks__key__db_pass")
+	f.Add("u__org__flyte__domain____project____key__k")
+	f.Add("u__org__flyte__domain____project__p__key__k")
+	f.Add("u__org____domain____project____key__k")
+	f.Fuzz(func(t *testing.T, id string) {
+		s, name, ok := resolver.ParseScopedID(id)
+		if !ok {
+			return
+		}
+		if s.Validate() != nil || !resolver.ValidName(name) || resolver.ScopedID(s, name) != id {
+			t.Fatalf("%q parsed as %+v %q", id, s, name)
+		}
+	})
+}
+
+func TestParseScopedID(t *testing.T) {
+	for _, s := range []resolver.Scope{{Org: "flyte"}, {Org: "flyte", Domain: "d"}, {Org: "acme", Project: "p-1", Domain: "d"}} {
+		for _, name := range []string{"k", "a__key__b", "x_y-z"} {
+			got, n, ok := resolver.ParseScopedID(resolver.ScopedID(s, name))
+			if !ok || got != s || n != name {
+				t.Errorf("%s %q: got %+v %q %v", s, name, got, n, ok)
+			}
+		}
+	}
+	for _, bad := range []string{"", "u__org__flyte", "u__org__flyte__domain____project__p__key__k", "u__org____domain____project____key__k", "x__org__flyte__domain____project____key__k", "u__org__flyte__domain____project____key__bad.name"} {
+		if _, _, ok := resolver.ParseScopedID(bad); ok {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

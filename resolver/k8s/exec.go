@@ -207,15 +207,20 @@ func (p *plugin) run(ctx context.Context) (*execStatus, error) {
 	case out.over:
 		return nil, fmt.Errorf("exec plugin %s printed more than %d bytes", name, maxPluginOutput)
 	}
+	return parseExecCredential(out.buf.Bytes(), p.apiVersion, name)
+}
+
+// parseExecCredential reads a plugin's output. Errors never quote it.
+func parseExecCredential(out []byte, apiVersion, name string) (*execStatus, error) {
 	var cred execCredential
-	if json.Unmarshal(out.buf.Bytes(), &cred) != nil {
+	if json.Unmarshal(out, &cred) != nil {
 		return nil, fmt.Errorf("exec plugin %s did not print an ExecCredential (JSON)", name)
 	}
 	switch {
 	case cred.Kind != "ExecCredential":
-		return nil, fmt.Errorf("exec plugin %s printed kind %s, want ExecCredential", name, spec.Quote(cred.Kind))
-	case cred.APIVersion != p.apiVersion:
-		return nil, fmt.Errorf("exec plugin %s printed apiVersion %s, want %s", name, spec.Quote(cred.APIVersion), p.apiVersion)
+		return nil, fmt.Errorf("exec plugin %s printed a kind other than ExecCredential", name)
+	case cred.APIVersion != apiVersion:
+		return nil, fmt.Errorf("exec plugin %s printed an apiVersion other than %s", name, apiVersion)
 	case cred.Status == nil || (cred.Status.Token == "" && cred.Status.ClientCertificateData == ""):
 		return nil, fmt.Errorf("exec plugin %s printed no token and no client certificate", name)
 	case (cred.Status.ClientCertificateData == "") != (cred.Status.ClientKeyData == ""):

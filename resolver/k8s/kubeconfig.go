@@ -40,7 +40,7 @@ type kubeconfig struct {
 }
 
 func loadKubeconfig(files []string) (*kubeconfig, error) {
-	kc := &kubeconfig{clusters: map[string]entry{}, users: map[string]entry{}, contexts: map[string]entry{}}
+	kc := newKubeconfig()
 	for _, f := range files {
 		if f == "" {
 			continue
@@ -52,31 +52,44 @@ func loadKubeconfig(files []string) (*kubeconfig, error) {
 		if err != nil {
 			return nil, fmt.Errorf("kubeconfig %s: %w", spec.Quote(f), err)
 		}
-		doc, err := yamlite.Parse(data)
-		if err != nil {
-			return nil, fmt.Errorf("kubeconfig %s: %w", spec.Quote(f), err)
-		}
-		top, ok := doc.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("kubeconfig %s: not a mapping", spec.Quote(f))
-		}
-		kc.files = append(kc.files, f)
-		for _, part := range []struct {
-			key, inner string
-			into       map[string]entry
-		}{{"clusters", "cluster", kc.clusters}, {"users", "user", kc.users}, {"contexts", "context", kc.contexts}} {
-			if err := mergeList(top, part.key, part.inner, f, part.into); err != nil {
-				return nil, err
-			}
-		}
-		if cur, _ := top["current-context"].(string); cur != "" && kc.current == "" {
-			kc.current = cur
+		if err := kc.add(data, f); err != nil {
+			return nil, err
 		}
 	}
 	if len(kc.files) == 0 {
 		return nil, fmt.Errorf("%w (looked for %s)", errNoKubeconfig, strings.Join(quoteAll(files), ", "))
 	}
 	return kc, nil
+}
+
+// add merges one file's content under kubectl's rules: what an earlier
+// file set stays.
+func (kc *kubeconfig) add(data []byte, f string) error {
+	doc, err := yamlite.Parse(data)
+	if err != nil {
+		return fmt.Errorf("kubeconfig %s: %w", spec.Quote(f), err)
+	}
+	top, ok := doc.(map[string]any)
+	if !ok {
+		return fmt.Errorf("kubeconfig %s: not a mapping", spec.Quote(f))
+	}
+	kc.files = append(kc.files, f)
+	for _, part := range []struct {
+		key, inner string
+		into       map[string]entry
+	}{{"clusters", "cluster", kc.clusters}, {"users", "user", kc.users}, {"contexts", "context", kc.contexts}} {
+		if err := mergeList(top, part.key, part.inner, f, part.into); err != nil {
+			return err
+		}
+	}
+	if cur, _ := top["current-context"].(string); cur != "" && kc.current == "" {
+		kc.current = cur
+	}
+	return nil
+}
+
+func newKubeconfig() *kubeconfig {
+	return &kubeconfig{clusters: map[string]entry{}, users: map[string]entry{}, contexts: map[string]entry{}}
 }
 
 func mergeList(top map[string]any, key, inner, file string, into map[string]entry) error {
