@@ -15,6 +15,7 @@ import (
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/k8s"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
 	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
@@ -122,9 +123,10 @@ func (a *app) cliApp(withSecretFlags bool) *cli.App {
 	// three times was measurable at start-up.
 	runSpecs := runFlags(a.cfg)
 	own := commandFlags(a.cfg)
-	group, output := own[0], own[1]
+	group, output, sa := own[0], own[1], own[2]
 	explainSpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], group)
 	dryRunSpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], output)
+	policySpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], sa, backendFlag(a.cfg))
 	runCLI := cliFlags(runSpecs)
 	explainCLI := append(runCLI[:len(runCLI):len(runCLI)], group.cliFlag())
 	dryRunCLI := append(runCLI[:len(runCLI):len(runCLI)], output.cliFlag())
@@ -158,6 +160,14 @@ func (a *app) cliApp(withSecretFlags bool) *cli.App {
 				ArgsUsage:    "KEY",
 				Flags:        explainCLI,
 				Action:       a.action(explainSpecs, a.explainCmd),
+				OnUsageError: flagUsageError,
+			},
+			{
+				Name:         "policy",
+				Usage:        "print the least access a task's identity needs to read exactly its secrets (--backend k8s: a Role and RoleBinding)",
+				ArgsUsage:    "--backend k8s --service-account NAMESPACE/NAME",
+				Flags:        cliFlags(policySpecs),
+				Action:       a.action(policySpecs, a.policyCmd),
 				OnUsageError: flagUsageError,
 			},
 		}, a.secretCommands(withSecretFlags)...),
@@ -379,6 +389,42 @@ func (a *app) dryRunCmd(c *cli.Context) error {
 		return resErr
 	}
 	return stageErr
+}
+
+// policyCmd prints the Role and RoleBinding that let the task's service
+// account get exactly the Secrets its requests can be read from, in every
+// candidate scope, from the same request sources and scope as dry-run.
+func (a *app) policyCmd(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError("unexpected argument %q", c.Args().First())
+	}
+	if a.cfg.Backend != "k8s" {
+		return usageError("%s %q: policy supports k8s", a.cfg.name("backend"), a.cfg.Backend)
+	}
+	if a.cfg.ServiceAccount == "" {
+		return usageError("policy needs %s NAMESPACE/NAME: the account the Role is bound to", a.cfg.name("service-account"))
+	}
+	if err := k8s.CheckServiceAccount(a.cfg.ServiceAccount); err != nil {
+		return usageError("%s %v", a.cfg.name("service-account"), err)
+	}
+	cfg, err := a.entryConfig()
+	if err != nil {
+		return err
+	}
+	plan, err := entry.Load(cfg)
+	if err != nil {
+		return err
+	}
+	keys := make([]string, len(plan.Requests))
+	for i, r := range plan.Requests {
+		keys[i] = r.Key
+	}
+	p, err := k8s.NewPolicy(cfg.Options["k8s-namespace"], a.cfg.ServiceAccount, cfg.Scope, keys)
+	if err != nil {
+		return exit.With(exit.Invalid, err)
+	}
+	_, err = io.WriteString(a.stdout, p.YAML())
+	return err
 }
 
 func (a *app) explainCmd(c *cli.Context) error {

@@ -36,6 +36,9 @@ type config struct {
 	Output    string
 	Group     string
 
+	// policy.
+	ServiceAccount string
+
 	// create, get and delete secret (secrets.go).
 	Backend          string
 	Type             string
@@ -198,6 +201,7 @@ func commandFlags(cfg *config) []flagSpec {
 	return withGiven(cfg, []flagSpec{
 		{name: "group", usage: "the secret's group", env: "GROUP", str: &cfg.Group},
 		{name: "output", aliases: []string{"o"}, usage: "table or json", env: "OUTPUT", str: &cfg.Output},
+		{name: "service-account", usage: "policy: the task's service account, NAMESPACE/NAME", env: "SERVICE_ACCOUNT", str: &cfg.ServiceAccount},
 	})
 }
 

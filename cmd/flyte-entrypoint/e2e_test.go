@@ -22,6 +22,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/kubetest"
 )
 
 var (
@@ -55,6 +57,7 @@ func TestMain(m *testing.M) {
 		shimBin = other
 	}
 	code := m.Run()
+	kubetest.Shutdown()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

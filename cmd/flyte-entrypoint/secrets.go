@@ -36,6 +36,12 @@ import (
 )
 
 // secretFlags are the flags every secret command shares.
+// backendFlag is --backend: the store of the secret commands, the backend
+// of policy.
+func backendFlag(cfg *config) flagSpec {
+	return secretFlags(cfg)[0]
+}
+
 func secretFlags(cfg *config) []flagSpec {
 	return withGiven(cfg, append([]flagSpec{
 		{name: "backend", usage: "the store to manage: " + strings.Join(registry.Stores(), ", "), env: "BACKEND", str: &cfg.Backend},

@@ -33,9 +33,8 @@ func NewPolicy(namespace, serviceAccount string, scope resolver.Scope, keys []st
 	if namespace == "" {
 		namespace = DefaultNamespace
 	}
-	saNS, saName, ok := strings.Cut(serviceAccount, "/")
-	if !ok || !ValidObjectName(saNS) || !ValidObjectName(saName) || strings.Contains(saNS, ".") {
-		return nil, fmt.Errorf("service account %s: want NAMESPACE/NAME, each a Kubernetes name", spec.Quote(serviceAccount))
+	if err := CheckServiceAccount(serviceAccount); err != nil {
+		return nil, err
 	}
 	if err := scope.Validate(); err != nil {
 		return nil, err
@@ -60,6 +59,15 @@ func NewPolicy(namespace, serviceAccount string, scope resolver.Scope, keys []st
 	}
 	sort.Strings(p.Names)
 	return p, nil
+}
+
+// CheckServiceAccount checks a NAMESPACE/NAME service account.
+func CheckServiceAccount(sa string) error {
+	ns, name, ok := strings.Cut(sa, "/")
+	if !ok || !ValidObjectName(ns) || !ValidObjectName(name) || strings.Contains(ns, ".") {
+		return fmt.Errorf("%s: want NAMESPACE/NAME, each a Kubernetes name", spec.Quote(sa))
+	}
+	return nil
 }
 
 // RoleName is the Role's and the RoleBinding's name.
