@@ -580,3 +580,23 @@ func (c *Cluster) WaitAllowed(t testing.TB, user, ns, verb, name string) {
 func (c *Cluster) PodEnv() map[string]string {
 	return map[string]string{"KUBERNETES_SERVICE_HOST": c.Host, "KUBERNETES_SERVICE_PORT": strconv.Itoa(c.Port)}
 }
+
+// ServerCPU is the CPU time etcd and kube-apiserver have used so far, from
+// /proc: benchmarks report how much of a run the server's own work took.
+func (c *Cluster) ServerCPU() time.Duration {
+	var ticks int64
+	for _, p := range c.procs {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(p.cmd.Process.Pid) + "/stat")
+		if err != nil {
+			continue
+		}
+		// The fields after the command name, which is in parentheses.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += u + s
+		}
+	}
+	return time.Duration(ticks) * (time.Second / 100) // USER_HZ
+}

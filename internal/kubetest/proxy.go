@@ -2,6 +2,8 @@ package kubetest
 
 import (
 	"crypto/tls"
+	"io"
+	"log"
 	"crypto/x509"
 	"net"
 	"net/http"
@@ -76,7 +78,7 @@ func (c *Cluster) faultProxy(t testing.TB, ips []net.IP, names []string) *FaultP
 	rp.ErrorLog = nil
 	p := &FaultProxy{Port: l.Addr().(*net.TCPAddr).Port}
 	p.URL = "https://127.0.0.1:" + strconv.Itoa(p.Port)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := &http.Server{ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := p.next(r.Method + " " + r.URL.Path)
 		if f.Delay > 0 {
 			select {
@@ -181,11 +183,11 @@ func delayLine(src, dst net.Conn, d time.Duration) {
 	ch := make(chan chunk, 1024)
 	go func() {
 		defer close(ch)
+		buf := make([]byte, 64<<10)
 		for {
-			b := make([]byte, 32<<10)
-			n, err := src.Read(b)
+			n, err := src.Read(buf)
 			if n > 0 {
-				ch <- chunk{b[:n], time.Now().Add(d)}
+				ch <- chunk{append([]byte(nil), buf[:n]...), time.Now().Add(d)}
 			}
 			if err != nil {
 				return

@@ -51,13 +51,25 @@ type Client struct {
 
 // NewClient makes a client for conn, its calls retried under policy.
 func NewClient(conn *Conn, policy resolver.RetryPolicy) *Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	dial := dialer.DialContext
+	if conn.OnDial != nil {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err == nil {
+				conn.OnDial()
+			}
+			return c, err
+		}
+	}
 	tr := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         dial,
 		TLSClientConfig:     conn.TLS,
 		TLSHandshakeTimeout: 10 * time.Second,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConnsPerHost: 64,
+		MaxConnsPerHost:     2,
 		IdleConnTimeout:     90 * time.Second,
 	}
 	return &Client{
@@ -132,7 +144,7 @@ func secretPath(ns, name string) string {
 // Get reads one Secret. A missing one is an *APIError with Code 404.
 func (c *Client) Get(ctx context.Context, ns, name string) (*Secret, error) {
 	var s Secret
-	if err := c.call(ctx, http.MethodGet, secretPath(ns, name), nil, nil, &s, maxObject, true); err != nil {
+	if err := c.call(ctx, http.MethodGet, secretPath(ns, name), url.Values{"resourceVersion": {"0"}}, nil, &s, maxObject, true); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -193,10 +205,14 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, bo
 	_, _, err := c.policy.Do(ctx, func(ctx context.Context) (v secret.Value, err error) {
 		for {
 			err = c.once(ctx, method, target, body, out, limit)
+			// A 401 is never retried with the same credentials; a token
+			// that changed since (a rotated file, an exec plugin's new
+			// token) gets one more try.
 			if StatusOf(err) == http.StatusUnauthorized && c.conn.Refresh != nil && !refreshed {
-				refreshed = true // an exec plugin's token may have been revoked early
-				c.conn.Refresh()
-				continue
+				refreshed = true
+				if c.conn.Refresh(ctx) {
+					continue
+				}
 			}
 			if !idempotent && resolver.IsTransient(err) && !neverSent(err) {
 				return v, errors.Unwrap(err)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/caarlos0/env/v11"
 
@@ -54,12 +55,17 @@ type Conn struct {
 	// there is one.
 	TLS *tls.Config
 	// Token gives the bearer token for a request ("" for none). It is
-	// called for each request: a projected service-account token rotates
-	// on disk, and an exec plugin's token expires.
+	// called for each request; a source caches what it read (a token file
+	// until the next connection or a 401, an exec plugin's token until it
+	// expires).
 	Token func(ctx context.Context) (string, error)
-	// Refresh drops a cached token after a 401, when the source can mint
-	// a new one (an exec plugin); nil otherwise.
-	Refresh func()
+	// Refresh reads the credential again after a 401 and reports whether
+	// it changed (a rotated token file, an exec plugin's new token): only
+	// then is the request tried again. nil for a fixed token.
+	Refresh func(ctx context.Context) bool
+	// OnDial is called for each new connection; nil for none. A token
+	// file is read again then.
+	OnDial func()
 	// Namespace is the pod's namespace in a pod, or the context's
 	// namespace ("default" when it names none).
 	Namespace string
@@ -148,29 +154,68 @@ func inCluster(e environment, dir string) (*Conn, error) {
 			ns = s
 		}
 	}
-	return &Conn{
+	c := &Conn{
 		Server:    server,
 		TLS:       &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		Token:     tokenFile(tokenPath),
 		Namespace: ns,
 		Source:    "the service account at " + spec.Quote(dir),
-	}, nil
+	}
+	c.useFile(tokenPath)
+	return c, nil
 }
 
-// tokenFile reads the token at path for each request: the kubelet rewrites
-// a projected token before it expires.
-func tokenFile(path string) func(context.Context) (string, error) {
-	return func(context.Context) (string, error) {
-		b, err := readCredential(path, "token")
-		if err != nil {
-			return "", err
-		}
-		t := strings.TrimSpace(string(b))
-		if t == "" {
-			return "", fmt.Errorf("token file %s is empty", spec.Quote(path))
-		}
-		return t, nil
+// fileToken is a token file (a projected service-account token, or a
+// kubeconfig's tokenFile), read again for each new connection and after a
+// 401: the kubelet rewrites a projected token before it expires.
+type fileToken struct {
+	path  string
+	mu    sync.Mutex
+	tok   string
+	stale bool
+}
+
+func newFileToken(path string) *fileToken { return &fileToken{path: path, stale: true} }
+
+func (f *fileToken) token(context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.stale {
+		return f.tok, nil
 	}
+	b, err := readCredential(f.path, "token")
+	if err != nil {
+		return "", err
+	}
+	t := strings.TrimSpace(string(b))
+	clear(b)
+	if t == "" {
+		return "", fmt.Errorf("token file %s is empty", spec.Quote(f.path))
+	}
+	f.tok, f.stale = t, false
+	return t, nil
+}
+
+// stale makes the next request read the file again.
+func (f *fileToken) markStale() {
+	f.mu.Lock()
+	f.stale = true
+	f.mu.Unlock()
+}
+
+// refresh reads the file again and reports whether the token changed.
+func (f *fileToken) refresh(ctx context.Context) bool {
+	f.mu.Lock()
+	old := f.tok
+	f.stale = true
+	f.mu.Unlock()
+	t, err := f.token(ctx)
+	return err == nil && t != old
+}
+
+// useFile makes c's token the file at path.
+func (c *Conn) useFile(path string) {
+	f := newFileToken(path)
+	c.Token, c.Refresh, c.OnDial = f.token, f.refresh, f.markStale
 }
 
 // readCredential reads a small credential file. Errors name the path and

@@ -146,10 +146,17 @@ func (p *plugin) current(ctx context.Context) (*execStatus, error) {
 	return cred, nil
 }
 
-func (p *plugin) refresh() {
+// refresh runs the plugin again and reports whether its token changed.
+func (p *plugin) refresh(ctx context.Context) bool {
 	p.mu.Lock()
+	var old string
+	if p.cred != nil {
+		old = p.cred.Token
+	}
 	p.cred = nil
 	p.mu.Unlock()
+	c, err := p.current(ctx)
+	return err == nil && c.Token != old
 }
 
 func (p *plugin) token(ctx context.Context) (string, error) {

@@ -40,7 +40,7 @@ func freshNamespace(c *kubetest.Cluster, t *testing.T, prefix string) string {
 
 // reader makes a service account in ns that may get and list every Secret
 // of ns, and returns its mount directory.
-func reader(c *kubetest.Cluster, t *testing.T, ns string) string {
+func reader(c *kubetest.Cluster, t testing.TB, ns string) string {
 	t.Helper()
 	dir := c.ServiceAccount(t, ns, "reader")
 	c.Apply(t,

@@ -244,7 +244,7 @@ func (kc *kubeconfig) conn(name string, environ []string) (*Conn, error) {
 		tok := strings.TrimSpace(user.str("token"))
 		c.Token = func(context.Context) (string, error) { return tok, nil }
 	case user.path("tokenFile") != "":
-		c.Token = tokenFile(user.path("tokenFile"))
+		c.useFile(user.path("tokenFile"))
 	case execCfg != nil:
 		p, err := newPlugin(entry{fields: execCfg, file: user.file}, environ, cluster)
 		if err != nil {
