@@ -2,9 +2,9 @@ package kubetest
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log"
-	"crypto/x509"
 	"net"
 	"net/http"
 	"net/http/httputil"
