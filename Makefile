@@ -12,11 +12,13 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/flyte-entrypoint
 
 # The default suite: unit tables, fuzz seed corpora, the end-to-end suite
-# (real binary, real processes, a chroot as the scratch image) and the PID 1
-# tests in a PID namespace. Some tests need root, as CI has.
+# (real binary, real processes, a chroot as the scratch image), the PID 1
+# tests in a PID namespace, and the Kubernetes tests against a real etcd and
+# kube-apiserver, which scripts/test.sh installs or builds first (the first
+# kube-apiserver build takes 11-20 minutes; then it is cached under
+# ~/.cache). Tests that need root skip without it.
 test:
-	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 8m ./...
+	./scripts/test.sh
 
 lint:
 	$(GO) vet ./...
