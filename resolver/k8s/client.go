@@ -69,7 +69,9 @@ func NewClient(conn *Conn, policy resolver.RetryPolicy) *Client {
 		TLSHandshakeTimeout: 10 * time.Second,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConnsPerHost: 64,
-		MaxConnsPerHost:     2,
+		// A run's lookups start together: unbounded, each would dial and
+		// shake hands on its own before HTTP/2 could multiplex them.
+		MaxConnsPerHost: 2,
 		IdleConnTimeout:     90 * time.Second,
 	}
 	return &Client{
