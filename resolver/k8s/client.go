@@ -72,7 +72,7 @@ func NewClient(conn *Conn, policy resolver.RetryPolicy) *Client {
 		// A run's lookups start together: unbounded, each would dial and
 		// shake hands on its own before HTTP/2 could multiplex them.
 		MaxConnsPerHost: 2,
-		IdleConnTimeout:     90 * time.Second,
+		IdleConnTimeout: 90 * time.Second,
 	}
 	return &Client{
 		conn:   conn,
