@@ -136,9 +136,10 @@ func TestK8sRunBothLayouts(t *testing.T) {
 	e.allow(t, pol.stdout, "openai")
 
 	args := append(append([]string{"--backends", "k8s-v1,k8s"}, scope...), secrets...)
-	res := run{args: args, env: e.podEnv(nil)}.exec(t)
+	res := run{args: append([]string{"--log-level", "debug"}, args...), env: e.podEnv(nil)}.exec(t)
 	require.Equal(t, 0, res.code, res.stderr)
 	require.NotNil(t, res.rec)
+	assert.Contains(t, res.stderr, `"backend":"k8s"`, "debug logs name each lookup")
 	assert.Equal(t, binary, res.rec.Files["db-pass"], "project scope wins over the org's")
 	assert.Equal(t, []byte(k8sCanary+"-org"), res.rec.Files["shared"])
 	for name, want := range map[string]string{"API_KEY": k8sCanary + "-dom", "SHARED": k8sCanary + "-org", "OPENAI_KEY": k8sCanary + "-v1"} {
