@@ -365,6 +365,9 @@ func (p *publisher) prepare(names []string, files []File) (*Pending, error) {
 	return pd, nil
 }
 
+// Version is the name of the version directory Prepare wrote.
+func (pd *Pending) Version() string { return pd.version }
+
 // Commit is Switch, then Finish: the prepared version becomes the current
 // one and the older versions are retired. When the rename fails, what a
 // reader sees is the previous version, unchanged, and the error is an

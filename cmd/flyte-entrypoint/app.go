@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/entry"
 	xexec "github.com/flyte-entrypoint/flyte-entrypoint/internal/exec"
@@ -323,9 +326,15 @@ func (a *app) runCmd(ctx context.Context, args []string) error {
 	// variable) turns it off there, for a PID 1 that reaps elsewhere. The
 	// supervisor owns the signals from now on, so that a SIGINT or SIGTERM
 	// during any phase aborts the start.
+	watch, err := a.watchOptions()
+	if err != nil {
+		return err
+	}
 	var starter entry.Starter
-	if a.cfg.Supervise || (!a.cfg.superviseSet && xexec.IsPID1()) {
-		starter = xexec.NewSupervisor(xexec.SupervisorOptions{Grace: grace, DropPrivileges: a.cfg.User != "", Logger: a.log})
+	if watch != nil || a.cfg.Supervise || (!a.cfg.superviseSet && xexec.IsPID1()) {
+		// With --watch the supervisor keeps root, if it has it, to
+		// republish the mount for the command's user.
+		starter = xexec.NewSupervisor(xexec.SupervisorOptions{Grace: grace, DropPrivileges: a.cfg.User != "" && watch == nil, Logger: a.log})
 	} else {
 		starter = xexec.NewExecer() // after this, nothing in the process may ask os/signal for these signals
 	}
@@ -333,6 +342,7 @@ func (a *app) runCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.Watch = watch
 	// --user is looked up now, since the mounted files belong to that user.
 	// A malformed value is a bad flag (2) at once; a user the image does not
 	// know, or one this process cannot switch to (126), belongs to the exec
@@ -348,6 +358,43 @@ func (a *app) runCmd(ctx context.Context, args []string) error {
 		cfg.User, cfg.UserErr = cred, err
 	}
 	return entry.Run(ctx, cfg, starter)
+}
+
+// watchOptions are --watch's settings, checked; nil without --watch.
+func (a *app) watchOptions() (*entry.WatchOptions, error) {
+	if !a.cfg.Watch {
+		return nil, nil
+	}
+	if a.cfg.superviseSet && !a.cfg.Supervise {
+		return nil, usageError("%s needs supervise mode, and %s turns it off", a.cfg.name("watch"), a.cfg.name("supervise"))
+	}
+	if a.cfg.Refresh <= 0 {
+		return nil, usageError("%s %v: must be positive", a.cfg.name("refresh"), a.cfg.Refresh)
+	}
+	sig, err := parseSignal(a.cfg.ReloadSignal)
+	if err != nil {
+		return nil, usageError("%s %q: %v", a.cfg.name("reload-signal"), a.cfg.ReloadSignal, err)
+	}
+	return &entry.WatchOptions{Refresh: a.cfg.Refresh, ReloadSignal: sig, RestartOnEnvChange: a.cfg.RestartOnEnvChange}, nil
+}
+
+// parseSignal reads a signal name (SIGHUP, HUP or hup) or "none" (0).
+func parseSignal(s string) (syscall.Signal, error) {
+	if strings.EqualFold(s, "none") {
+		return 0, nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	sig := unix.SignalNum(name)
+	if sig == 0 {
+		return 0, errors.New("want a signal name such as SIGHUP or SIGUSR1, or none")
+	}
+	if sig == unix.SIGKILL || sig == unix.SIGSTOP {
+		return 0, errors.New("the command cannot handle SIGKILL or SIGSTOP, so they cannot ask it to reload")
+	}
+	return sig, nil
 }
 
 func (a *app) dryRunCmd(c *cli.Context) error {

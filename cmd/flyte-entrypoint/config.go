@@ -30,11 +30,17 @@ type config struct {
 	AllowEnv  []string
 	Supervise bool
 	Grace     string // parsed by exec.ParseGrace: 10s, 1m30s or 10
-	User      string
-	LogFormat string
-	LogLevel  string
-	Output    string
-	Group     string
+
+	// --watch and its settings.
+	Watch              bool
+	Refresh            time.Duration
+	ReloadSignal       string // a signal name, or "none"
+	RestartOnEnvChange bool
+	User               string
+	LogFormat          string
+	LogLevel           string
+	Output             string
+	Group              string
 
 	// policy.
 	ServiceAccount string
@@ -118,19 +124,21 @@ func (c *config) optionFlags(storesOnly bool) []flagSpec {
 // backends' own environments, which only the starts that use them pay for.
 func loadConfig(environ map[string]string) *config {
 	cfg := &config{
-		Backends: []string{"env", "dir", "local"},
-		Org:      "flyte",
-		Timeout:  30 * time.Second,
-		Grace:    "10s",
-		LogLevel: "info",
-		Output:   "table",
-		Backend:  "local",
-		Type:     "regular",
-		Limit:    "100",
-		badEnv:   map[string]error{},
-		given:    map[string]bool{},
-		environ:  environ,
-		options:  map[string]*string{},
+		Backends:     []string{"env", "dir", "local"},
+		Org:          "flyte",
+		Timeout:      30 * time.Second,
+		Grace:        "10s",
+		Refresh:      time.Minute,
+		ReloadSignal: "SIGHUP",
+		LogLevel:     "info",
+		Output:       "table",
+		Backend:      "local",
+		Type:         "regular",
+		Limit:        "100",
+		badEnv:       map[string]error{},
+		given:        map[string]bool{},
+		environ:      environ,
+		options:      map[string]*string{},
 	}
 	for _, b := range registry.All() {
 		for _, o := range b.Options {
@@ -370,6 +378,10 @@ func runFlags(cfg *config) []flagSpec {
 		{name: "supervise", usage: "run the command as a supervised child (the default when PID 1)", env: "SUPERVISE", kind: kindBool, boolean: &cfg.Supervise, set: &cfg.superviseSet},
 		{name: "grace", usage: "supervise mode: how long the rest of the command's process group may live on after it exits, before SIGKILL (10s, 1m30s, or seconds)", env: "GRACE", str: &cfg.Grace},
 		{name: "user", usage: "UID[:GID] or NAME[:GROUP] to run the command as; mounted files belong to it", env: "USER", str: &cfg.User},
+		{name: "watch", usage: "keep the secrets current while the command runs: republish changed files, then send --reload-signal (forces supervise mode)", env: "WATCH", kind: kindBool, boolean: &cfg.Watch},
+		{name: "refresh", usage: "--watch: how often remote backends (and directories that cannot be watched) are polled", env: "REFRESH", kind: kindDuration, dur: &cfg.Refresh},
+		{name: "reload-signal", usage: "--watch: the signal sent to the command after a republish (SIGHUP, SIGUSR1, ...; none for no signal)", env: "RELOAD_SIGNAL", str: &cfg.ReloadSignal},
+		{name: "restart-on-env-change", usage: "--watch: restart the command (SIGTERM, --grace, SIGKILL) when a secret in its environment changed", env: "RESTART_ON_ENV_CHANGE", kind: kindBool, boolean: &cfg.RestartOnEnvChange},
 		{name: "log-format", usage: "json or console (default: console on a terminal, else json)", env: "LOG_FORMAT", str: &cfg.LogFormat},
 		{name: "log-level", usage: "debug, info, warn or error", env: "LOG_LEVEL", str: &cfg.LogLevel},
 	}, cfg.optionFlags(false)...))

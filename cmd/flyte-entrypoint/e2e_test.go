@@ -29,6 +29,8 @@ import (
 var (
 	shimBin string // the built flyte-entrypoint
 	fakeBin string // the built fake command
+	// reloaderBin is the built long-running command of the --watch tests.
+	reloaderBin string
 	repo    string // the repository's root
 )
 
@@ -37,11 +39,16 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	// The binaries run as other users too (--watch's polling test).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		panic(err)
+	}
 	_, file, _, _ := runtime.Caller(0)
 	repo = filepath.Join(filepath.Dir(file), "..", "..")
 	shimBin = filepath.Join(dir, "flyte-entrypoint")
 	fakeBin = filepath.Join(dir, "fakecmd")
-	for _, b := range []struct{ out, pkg string }{{shimBin, "./cmd/flyte-entrypoint"}, {fakeBin, "./testdata/fakecmd"}} {
+	reloaderBin = filepath.Join(dir, "reloader")
+	for _, b := range []struct{ out, pkg string }{{shimBin, "./cmd/flyte-entrypoint"}, {fakeBin, "./testdata/fakecmd"}, {reloaderBin, "./testdata/reloader"}} {
 		// The same tags as `make build`: urfave_cli_no_docs drops the man-page
 		// generator and its markdown parser, which cost start-up time.
 		cmd := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", b.out, b.pkg)

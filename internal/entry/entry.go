@@ -63,6 +63,10 @@ type Config struct {
 	User    *exec.Credential
 	UserErr error
 
+	// Watch, when set, keeps the secrets current while the command runs
+	// (supervise mode only).
+	Watch *WatchOptions
+
 	Logger *log.Logger
 }
 
@@ -168,6 +172,16 @@ func Run(ctx context.Context, cfg Config, st Starter) (err error) {
 	if child == nil {
 		return nil
 	}
+	if cfg.Watch != nil {
+		w := newWatcher(plan, staged, outs, child, *cfg.Watch)
+		if pending != nil {
+			w.version = pending.Version()
+		}
+		stop := w.start(ctx)
+		code := child.Wait()
+		stop()
+		return exit.Silent(code)
+	}
 	return exit.Silent(child.Wait())
 }
 
@@ -184,6 +198,7 @@ type Plan struct {
 	Requests []spec.Request
 	Chain    *resolver.Chain
 	log      *log.Logger
+	pub      *mountfs.Publisher // made by the first Prepare, kept for --watch
 }
 
 // Load is the validation phase: it reads every request source, applies the
@@ -420,16 +435,19 @@ func (p *Plan) Prepare(s *Staged) (*mountfs.Pending, error) {
 	if len(s.Files) == 0 {
 		return nil, nil
 	}
-	uid, gid := -1, -1
-	if u := p.cfg.User; u != nil && p.cfg.UserErr == nil {
-		uid, gid = int(u.UID), int(u.GID)
+	if p.pub == nil {
+		uid, gid := -1, -1
+		if u := p.cfg.User; u != nil && p.cfg.UserErr == nil {
+			uid, gid = int(u.UID), int(u.GID)
+		}
+		p.pub = mountfs.NewPublisher(mountfs.Options{
+			Root:   p.cfg.Root,
+			UID:    uid,
+			GID:    gid,
+			Logger: p.log.Named("mountfs"),
+		})
 	}
-	pending, err := mountfs.NewPublisher(mountfs.Options{
-		Root:   p.cfg.Root,
-		UID:    uid,
-		GID:    gid,
-		Logger: p.log.Named("mountfs"),
-	}).Prepare(s.Files)
+	pending, err := p.pub.Prepare(s.Files)
 	if err != nil {
 		return nil, exit.With(exit.CantCreate, err)
 	}

@@ -121,6 +121,10 @@ func (s *Store) Dir() string { return s.dir }
 
 func (s *Store) secretsDir() string { return filepath.Join(s.dir, secretsDirName) }
 
+// RecordsDir is the directory of a store's records: every create and
+// delete changes it, so --watch watches it.
+func RecordsDir(dir string) string { return filepath.Join(dir, secretsDirName) }
+
 // check checks the directories that exist.
 func (s *Store) check() error {
 	for _, p := range []string{s.dir, s.secretsDir()} {

@@ -12,6 +12,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -84,6 +85,10 @@ type Backend struct {
 	Lookup func(Settings) (resolver.Link, error)
 	// Store opens the backend's management store; nil when it has none.
 	Store func(Settings) (manage.Store, error)
+	// Watch lists the directories whose changes --watch must notice, for
+	// the requests' groups; nil for a backend whose values never change
+	// while the shim runs (env). A Remote backend is polled instead.
+	Watch func(s Settings, groups []string) []string
 }
 
 // backends is the list, in the order Known gives.
@@ -103,6 +108,17 @@ var backends = []Backend{
 				return resolver.SkippedLink("dir", "no directory set"), nil
 			}
 			return resolver.UnscopedLink("dir", dir.New(d)), nil
+		},
+		Watch: func(s Settings, groups []string) []string {
+			d := s.Value("dir")
+			if d == "" {
+				return nil
+			}
+			out := []string{d}
+			for _, g := range groups {
+				out = append(out, filepath.Join(d, strings.ToLower(g)))
+			}
+			return out
 		},
 	},
 	{
@@ -125,6 +141,13 @@ var backends = []Backend{
 				return nil, err // not a nil *local.Store in a non-nil interface
 			}
 			return st, nil
+		},
+		Watch: func(s Settings, _ []string) []string {
+			d, err := storeDir(s)
+			if err != nil {
+				return nil
+			}
+			return []string{local.RecordsDir(d)}
 		},
 	},
 	{
