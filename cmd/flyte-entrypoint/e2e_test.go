@@ -31,7 +31,7 @@ var (
 	fakeBin string // the built fake command
 	// reloaderBin is the built long-running command of the --watch tests.
 	reloaderBin string
-	repo    string // the repository's root
+	repo        string // the repository's root
 )
 
 func TestMain(m *testing.M) {
