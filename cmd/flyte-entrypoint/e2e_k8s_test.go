@@ -323,3 +323,38 @@ func TestK8sManagementRoundTrip(t *testing.T) {
 	assert.Equal(t, 1, again.code)
 	assert.Contains(t, again.stderr, "not found")
 }
+
+// TestK8sWatchPolls: --watch polls a remote backend at --refresh. A failed
+// poll (the server answering 500) keeps the current values, is logged and
+// tried again; it never stops the command. The next good poll republishes.
+func TestK8sWatchPolls(t *testing.T) {
+	e := newK8sEnv(t)
+	org := resolver.Scope{Org: "flyte"}
+	e.putFlyte2(t, org, "db-pass", []byte("1:db-pass"))
+	pol := run{noCmd: true, args: []string{"policy", "--backend", "k8s", "--service-account", e.pod + "/" + e.saName, "--secret", "db-pass"}, env: e.podEnv(nil)}.exec(t)
+	require.Equal(t, 0, pol.code, pol.stderr)
+	e.allow(t, pol.stdout)
+	proxy := e.c.FaultProxy(t)
+	env := e.podEnv(map[string]string{"KUBERNETES_SERVICE_PORT": strconv.Itoa(proxy.Port)})
+	w := watchRun{args: []string{"--backends", "k8s", "--refresh", "300ms", "--k8s-call-timeout", "1s", "--secret", "key=db-pass,mount=/etc/flyte/secrets"},
+		env: env, files: []string{"db-pass"}}.start(t)
+
+	proxy.Always(&kubetest.Fault{Status: 500, Body: `{"kind":"Status","message":"` + k8sCanary + `"}`})
+	e.putFlyte2(t, org, "db-pass", []byte("2:db-pass"))
+	eventually(t, 20*time.Second, "a failed poll", func() bool {
+		return strings.Contains(w.log(t), "the secrets could not be resolved again; keeping the current ones")
+	})
+	assert.Empty(t, w.events(t, "signal"))
+	b, err := os.ReadFile(filepath.Join(w.root, "etc/flyte/secrets/db-pass"))
+	require.NoError(t, err)
+	assert.Equal(t, "1:db-pass", string(b), "the current value stays")
+
+	proxy.Always(nil)
+	eventually(t, 20*time.Second, "the next good poll to republish", func() bool {
+		sigs := w.events(t, "signal")
+		return len(sigs) == 1 && sigs[0].Files["db-pass"] == "2:db-pass"
+	})
+	assert.Len(t, w.events(t, "start"), 1, "the command was never stopped")
+	assert.Equal(t, 7, w.stop(t))
+	assert.NotContains(t, w.log(t), k8sCanary)
+}
