@@ -527,3 +527,24 @@ func shimRunTime(pid int) time.Duration {
 	}
 	return sum
 }
+
+// TestWatchPlainDirectory: a directory that is not a Kubernetes volume
+// counts too: a file written in place, and one replaced by a rename.
+func TestWatchPlainDirectory(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a"), []byte("0:a"))
+	writeFile(t, filepath.Join(dir, "g", "b"), []byte("0:b"))
+	w := watchRun{args: []string{"--backends", "dir", "--dir", dir, "--secret", "key=a,mount=/etc/flyte/secrets", "--secret", "key=b,group=g,mount=/etc/flyte/secrets"}, files: []string{"a", "g/b"}}.start(t)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a"), []byte("1:a"), 0o644))
+	eventually(t, 10*time.Second, "the signal for the write", func() bool {
+		sigs := w.events(t, "signal")
+		return len(sigs) == 1 && sigs[0].Files["a"] == "1:a"
+	})
+	writeFile(t, filepath.Join(dir, "g", ".b.tmp"), []byte("1:b"))
+	require.NoError(t, os.Rename(filepath.Join(dir, "g", ".b.tmp"), filepath.Join(dir, "g", "b")))
+	eventually(t, 10*time.Second, "the signal for the rename in the group directory", func() bool {
+		sigs := w.events(t, "signal")
+		return len(sigs) == 2 && sigs[1].Files["g/b"] == "1:b"
+	})
+	w.stop(t)
+}
