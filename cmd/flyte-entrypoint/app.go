@@ -18,6 +18,7 @@ import (
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/aws"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/k8s"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
@@ -126,10 +127,10 @@ func (a *app) cliApp(withSecretFlags bool) *cli.App {
 	// three times was measurable at start-up.
 	runSpecs := runFlags(a.cfg)
 	own := commandFlags(a.cfg)
-	group, output, sa := own[0], own[1], own[2]
+	group, output, sa, region, account := own[0], own[1], own[2], own[3], own[4]
 	explainSpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], group)
 	dryRunSpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], output)
-	policySpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], sa, backendFlag(a.cfg))
+	policySpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], sa, region, account, backendFlag(a.cfg))
 	runCLI := cliFlags(runSpecs)
 	explainCLI := append(runCLI[:len(runCLI):len(runCLI)], group.cliFlag())
 	dryRunCLI := append(runCLI[:len(runCLI):len(runCLI)], output.cliFlag())
@@ -167,8 +168,8 @@ func (a *app) cliApp(withSecretFlags bool) *cli.App {
 			},
 			{
 				Name:         "policy",
-				Usage:        "print the least access a task's identity needs to read exactly its secrets (--backend k8s: a Role and RoleBinding)",
-				ArgsUsage:    "--backend k8s --service-account NAMESPACE/NAME",
+				Usage:        "print the least access a task's identity needs to read exactly its secrets (--backend k8s: a Role and RoleBinding; --backend aws: an IAM policy)",
+				ArgsUsage:    "--backend k8s --service-account NAMESPACE/NAME | --backend aws [--region R] [--account A]",
 				Flags:        cliFlags(policySpecs),
 				Action:       a.action(policySpecs, a.policyCmd),
 				OnUsageError: flagUsageError,
@@ -445,14 +446,17 @@ func (a *app) policyCmd(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageError("unexpected argument %q", c.Args().First())
 	}
-	if a.cfg.Backend != "k8s" {
-		return usageError("%s %q: policy supports k8s", a.cfg.name("backend"), a.cfg.Backend)
-	}
-	if a.cfg.ServiceAccount == "" {
-		return usageError("policy needs %s NAMESPACE/NAME: the account the Role is bound to", a.cfg.name("service-account"))
-	}
-	if err := k8s.CheckServiceAccount(a.cfg.ServiceAccount); err != nil {
-		return usageError("%s %v", a.cfg.name("service-account"), err)
+	switch a.cfg.Backend {
+	case "k8s":
+		if a.cfg.ServiceAccount == "" {
+			return usageError("policy needs %s NAMESPACE/NAME: the account the Role is bound to", a.cfg.name("service-account"))
+		}
+		if err := k8s.CheckServiceAccount(a.cfg.ServiceAccount); err != nil {
+			return usageError("%s %v", a.cfg.name("service-account"), err)
+		}
+	case "aws":
+	default:
+		return usageError("%s %q: policy supports k8s and aws", a.cfg.name("backend"), a.cfg.Backend)
 	}
 	cfg, err := a.entryConfig()
 	if err != nil {
@@ -465,6 +469,21 @@ func (a *app) policyCmd(c *cli.Context) error {
 	keys := make([]string, len(plan.Requests))
 	for i, r := range plan.Requests {
 		keys[i] = r.Key
+	}
+	if a.cfg.Backend == "aws" {
+		p, err := aws.NewPolicy(a.cfg.PolicyRegion, a.cfg.PolicyAccount, cfg.Scope, keys)
+		if err != nil {
+			return exit.With(exit.Invalid, err)
+		}
+		for _, n := range p.Notes() {
+			fmt.Fprintln(a.stderr, "note: "+n)
+		}
+		doc, err := p.JSON()
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(append(doc, '\n'))
+		return err
 	}
 	p, err := k8s.NewPolicy(cfg.Options["k8s-namespace"], a.cfg.ServiceAccount, cfg.Scope, keys)
 	if err != nil {

@@ -44,6 +44,8 @@ type config struct {
 
 	// policy.
 	ServiceAccount string
+	PolicyRegion   string
+	PolicyAccount  string
 
 	// create, get and delete secret (secrets.go).
 	Backend          string
@@ -57,6 +59,7 @@ type config struct {
 	Registries       []string
 	Limit            string // a page size, checked by get secret
 	Reveal           bool
+	Now              bool // delete secret --backend aws: no recovery window
 
 	// Set by flags only.
 	Secrets  []string
@@ -175,6 +178,7 @@ func allFlags(cfg *config) []flagSpec {
 	out := append(runFlags(cfg), commandFlags(cfg)...)
 	out = append(out, secretFlags(cfg)...)
 	out = append(out, createSecretFlags(cfg)...)
+	out = append(out, deleteSecretFlags(cfg)...)
 	return append(out, getSecretFlags(cfg)...)
 }
 
@@ -209,7 +213,9 @@ func commandFlags(cfg *config) []flagSpec {
 	return withGiven(cfg, []flagSpec{
 		{name: "group", usage: "the secret's group", env: "GROUP", str: &cfg.Group},
 		{name: "output", aliases: []string{"o"}, usage: "table or json", env: "OUTPUT", str: &cfg.Output},
-		{name: "service-account", usage: "policy: the task's service account, NAMESPACE/NAME", env: "SERVICE_ACCOUNT", str: &cfg.ServiceAccount},
+		{name: "service-account", usage: "policy --backend k8s: the task's service account, NAMESPACE/NAME", env: "SERVICE_ACCOUNT", str: &cfg.ServiceAccount},
+		{name: "region", usage: "policy --backend aws: the region of the ARNs (default *)", env: "REGION", str: &cfg.PolicyRegion},
+		{name: "account", usage: "policy --backend aws: the account of the ARNs (default *)", env: "ACCOUNT", str: &cfg.PolicyAccount},
 	})
 }
 

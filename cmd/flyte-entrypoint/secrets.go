@@ -79,6 +79,13 @@ func getSecretFlags(cfg *config) []flagSpec {
 	))
 }
 
+// deleteSecretFlags are delete secret's own flags, besides secretFlags.
+func deleteSecretFlags(cfg *config) []flagSpec {
+	return withGiven(cfg, []flagSpec{
+		{name: "now", usage: "aws: delete without the recovery window (ForceDeleteWithoutRecovery); the name is free again at once", env: "NOW", kind: kindBool, boolean: &cfg.Now},
+	})
+}
+
 // secretCommands are create, get and delete, each with its secret
 // subcommand.
 const (
@@ -100,10 +107,11 @@ func (a *app) secretCommands(withFlags bool) []*cli.Command {
 	// may be shared.
 	common := secretFlags(a.cfg)
 	commonFlags := cliFlags(common)
-	createOwn, getOwn := createSecretFlags(a.cfg), getSecretFlags(a.cfg)
-	create, get, del := concat(common, createOwn), concat(common, getOwn), common
+	createOwn, getOwn, delOwn := createSecretFlags(a.cfg), getSecretFlags(a.cfg), deleteSecretFlags(a.cfg)
+	create, get, del := concat(common, createOwn), concat(common, getOwn), concat(common, delOwn)
 	createFlags := concat(commonFlags, cliFlags(createOwn))
 	getFlags := concat(commonFlags, cliFlags(getOwn))
+	delFlags := concat(commonFlags, cliFlags(delOwn))
 	return []*cli.Command{
 		{
 			Name:   "create",
@@ -141,7 +149,7 @@ func (a *app) secretCommands(withFlags bool) []*cli.Command {
 				Name:         "secret",
 				Usage:        "delete one secret from exactly the scope given",
 				ArgsUsage:    "NAME",
-				Flags:        commonFlags,
+				Flags:        delFlags,
 				Action:       a.action(del, secretCmd(a.deleteSecret)),
 				OnUsageError: flagUsageError,
 			}},
@@ -350,8 +358,18 @@ func (a *app) deleteSecret(c *cli.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Context, a.cfg.Timeout)
 	defer cancel()
+	recovery := false
+	if d, ok := store.(interface{ SetDeleteNow(bool) }); ok {
+		d.SetDeleteNow(a.cfg.Now)
+		recovery = !a.cfg.Now
+	} else if a.cfg.Now {
+		return usageError("%s applies to --backend aws only", a.cfg.name("now"))
+	}
 	if err := store.Delete(ctx, scope, name); err != nil {
 		return err
+	}
+	if recovery {
+		fmt.Fprintf(a.stderr, "The secret is scheduled for deletion after AWS's default recovery window (30 days); its name stays taken until then. --now deletes it at once.\n")
 	}
 	a.log.Debug("deleted secret", log.String("name", name), log.String("scope", scope.String()))
 	_, err = fmt.Fprintf(a.stdout, "Successfully deleted secret %s.\n", name)

@@ -432,11 +432,11 @@ func TestSecretBackendFlag(t *testing.T) {
 	for _, args := range [][]string{
 		{"create", "secret", "k2", "--backend", "vault", "--value", "v"},
 		{"get", "secret", "k", "--backend", "k8s-v1"},
-		{"delete", "secret", "k", "--backend", "aws"},
+		{"delete", "secret", "k", "--backend", "aws-v1"},
 	} {
 		res := s.run(t, "", args...)
 		assert.Equal(t, 2, res.code, "%v", args)
-		assert.Contains(t, res.stderr, "unknown secret store (known: local, k8s)")
+		assert.Contains(t, res.stderr, "unknown secret store (known: local, k8s, aws)")
 		assert.Contains(t, res.stderr, `flyte-entrypoint: --backend "`, "the flag the user gave is named")
 	}
 	res := s.runEnv(t, map[string]string{"FLYTE_ENTRYPOINT_BACKEND": "vault"}, "", "get", "secret", "k")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/aws"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/dir"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/env"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/k8s"
@@ -181,6 +182,49 @@ var backends = []Backend{
 			return resolver.UnscopedLink("k8s-v1", k8s.NewV1Backend(ks)), nil
 		},
 	},
+	{
+		Name:    "aws",
+		Remote:  true,
+		Options: []Option{{Name: "aws-call-timeout", Env: "AWS_CALL_TIMEOUT", Usage: "the timeout of each AWS call (aws, aws-v1); calls are retried inside --timeout", Default: aws.DefaultRetry.Timeout.String()}},
+		Lookup: func(s Settings) (resolver.Link, error) {
+			as, err := awsSettings(s)
+			if err != nil {
+				return resolver.Link{}, err
+			}
+			return resolver.ScopedLink("aws", aws.NewBackend(as)), nil
+		},
+		Store: func(s Settings) (manage.Store, error) {
+			as, err := awsSettings(s)
+			if err != nil {
+				return nil, err
+			}
+			return aws.NewStore(as), nil
+		},
+	},
+	{
+		Name:   "aws-v1",
+		Remote: true,
+		Lookup: func(s Settings) (resolver.Link, error) {
+			as, err := awsSettings(s)
+			if err != nil {
+				return resolver.Link{}, err
+			}
+			return resolver.UnscopedLink("aws-v1", aws.NewV1Backend(as)), nil
+		},
+	},
+}
+
+// awsSettings reads the AWS options.
+func awsSettings(s Settings) (aws.Settings, error) {
+	retry := aws.DefaultRetry
+	if v := s.Value("aws-call-timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return aws.Settings{}, &OptionError{Option: "aws-call-timeout", Err: fmt.Errorf("%q: want a positive duration such as 5s", v)}
+		}
+		retry.Timeout = d
+	}
+	return aws.Settings{Environ: s.Environ, Retry: retry, Logger: s.logger("aws")}, nil
 }
 
 // k8sOptions are the settings k8s and k8s-v1 share, listed on k8s's row.

@@ -21,7 +21,7 @@ import (
 )
 
 func TestKnown(t *testing.T) {
-	assert.Equal(t, []string{"env", "dir", "local", "k8s", "k8s-v1"}, registry.Known())
+	assert.Equal(t, []string{"env", "dir", "local", "k8s", "k8s-v1", "aws", "aws-v1"}, registry.Known())
 	assert.Equal(t, []string{"env", "dir", "local"}, strings.Split(registry.DefaultChain, ","))
 }
 
@@ -60,13 +60,13 @@ func TestBuild(t *testing.T) {
 			wantSkip:   []string{"", ""},
 			wantScoped: []bool{true, false},
 		},
-		{name: "unknown name", names: []string{"env", "vault2"}, wantErr: `unknown backend "vault2" (known: env, dir, local, k8s, k8s-v1)`},
-		{name: "empty name", names: []string{"env", ""}, wantErr: `unknown backend "" (known: env, dir, local, k8s, k8s-v1)`},
-		{name: "names are case-sensitive", names: []string{"ENV"}, wantErr: `unknown backend "ENV" (known: env, dir, local, k8s, k8s-v1)`},
+		{name: "unknown name", names: []string{"env", "vault2"}, wantErr: `unknown backend "vault2" (known: env, dir, local, k8s, k8s-v1, aws, aws-v1)`},
+		{name: "empty name", names: []string{"env", ""}, wantErr: `unknown backend "" (known: env, dir, local, k8s, k8s-v1, aws, aws-v1)`},
+		{name: "names are case-sensitive", names: []string{"ENV"}, wantErr: `unknown backend "ENV" (known: env, dir, local, k8s, k8s-v1, aws, aws-v1)`},
 		{name: "duplicate", names: []string{"env", "dir", "env"}, wantErr: `backend "env" is listed more than once`},
 		{name: "every problem is named", names: []string{"x", "env", "env"},
-			wantErr: "unknown backend \"x\" (known: env, dir, local, k8s, k8s-v1)\nbackend \"env\" is listed more than once"},
-		{name: "nothing", names: nil, wantErr: "no backends given (known: env, dir, local, k8s, k8s-v1)"},
+			wantErr: "unknown backend \"x\" (known: env, dir, local, k8s, k8s-v1, aws, aws-v1)\nbackend \"env\" is listed more than once"},
+		{name: "nothing", names: nil, wantErr: "no backends given (known: env, dir, local, k8s, k8s-v1, aws, aws-v1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,11 +142,11 @@ func TestRows(t *testing.T) {
 			flags[o.Name], vars[o.Env] = b.Name, b.Name
 		}
 	}
-	assert.Equal(t, []string{"local", "k8s"}, registry.Stores())
+	assert.Equal(t, []string{"local", "k8s", "aws"}, registry.Stores())
 	assert.Empty(t, registry.Credentials([]string{"env", "dir", "local", "nope"}))
 
 	_, err := registry.OpenStore("env", registry.Settings{})
-	assert.EqualError(t, err, `"env": unknown secret store (known: local, k8s)`)
+	assert.EqualError(t, err, `"env": unknown secret store (known: local, k8s, aws)`)
 	st, err := registry.OpenStore("local", registry.Settings{Values: map[string]string{"store": filepath.Join(t.TempDir(), "s")}})
 	require.NoError(t, err)
 	assert.NotNil(t, st)
