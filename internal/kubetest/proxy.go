@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/netfake"
 )
 
 // Fault is what FaultProxy does to one request instead of, or before,
@@ -140,69 +142,7 @@ func (p *FaultProxy) Requests() []string {
 }
 
 // LatencyProxy is a fake network: a TCP proxy to the API server that adds
-// rtt to every round trip (half each way), without limiting how much is
-// in flight, as a distant server would.
-type LatencyProxy struct {
-	Port int
-	l    net.Listener
-}
-
-// LatencyProxy starts one for the test.
-func (c *Cluster) LatencyProxy(t testing.TB, rtt time.Duration) *LatencyProxy {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &LatencyProxy{Port: l.Addr().(*net.TCPAddr).Port, l: l}
-	go func() {
-		for {
-			in, err := l.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", c.Addr())
-			if err != nil {
-				in.Close()
-				continue
-			}
-			go delayLine(in, out, rtt/2)
-			go delayLine(out, in, rtt/2)
-		}
-	}()
-	t.Cleanup(func() { l.Close() })
-	return p
-}
-
-// delayLine copies from src to dst, each chunk d after it arrived.
-func delayLine(src, dst net.Conn, d time.Duration) {
-	type chunk struct {
-		b   []byte
-		due time.Time
-	}
-	ch := make(chan chunk, 1024)
-	go func() {
-		defer close(ch)
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := src.Read(buf)
-			if n > 0 {
-				ch <- chunk{append([]byte(nil), buf[:n]...), time.Now().Add(d)}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	for c := range ch {
-		time.Sleep(time.Until(c.due))
-		if _, err := dst.Write(c.b); err != nil {
-			break
-		}
-	}
-	if tc, ok := dst.(*net.TCPConn); ok {
-		_ = tc.CloseWrite()
-	} else {
-		dst.Close()
-	}
+// rtt to every round trip (netfake.Latency).
+func (c *Cluster) LatencyProxy(t testing.TB, rtt time.Duration) *netfake.Proxy {
+	return netfake.Latency(t, c.Addr(), rtt)
 }

@@ -299,6 +299,9 @@ func answer(g got, id, region, cred string) resolver.Answer {
 	code := g.code
 	if g.err != nil {
 		code = CodeOf(g.err)
+		if code == "" {
+			code = "error" // not an API answer: a transport failure
+		}
 	}
 	detail := where + ": " + g.how
 	switch code {
@@ -316,7 +319,7 @@ func answer(g got, id, region, cred string) resolver.Answer {
 		if err == nil {
 			err = fmt.Errorf("%s", code)
 		}
-		return resolver.Answer{Err: fmt.Errorf("secret %s failed to be read from secret manager (%s): %w", spec.Quote(id), where, err), Detail: detail + " " + code}
+		return resolver.Answer{Err: fmt.Errorf("secret %s failed to be read from secret manager (%s): %w", spec.Quote(id), where, err), Detail: detail + " failed"}
 	}
 	b, ok := g.v.Bytes()
 	if !ok {

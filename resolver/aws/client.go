@@ -237,6 +237,9 @@ func errorCode(body []byte, header string) string {
 	if code == "" {
 		code, _, _ = strings.Cut(header, ":")
 	}
+	if code == "" {
+		code = xmlText(body, "Code") // some answers (auth failures) come in the query protocol's XML
+	}
 	if i := strings.LastIndexByte(code, '#'); i >= 0 {
 		code = code[i+1:]
 	}
@@ -310,6 +313,7 @@ type Described struct {
 	ARN         string  `json:"ARN"`
 	Name        string  `json:"Name"`
 	CreatedDate float64 `json:"CreatedDate"`
+	DeletedDate float64 `json:"DeletedDate"` // set once a delete is scheduled
 	Tags        []Tag   `json:"Tags"`
 }
 

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -81,11 +82,14 @@ func (s *Store) Create(ctx context.Context, scope resolver.Scope, name string, t
 	if err := manage.CheckCreate(scope, name, typ); err != nil {
 		return manage.Meta{}, err
 	}
+	b := value.Bytes()
+	if len(b) == 0 {
+		return manage.Meta{}, manage.Invalid(errors.New("AWS Secrets Manager cannot hold an empty value: a secret created with one has no version to read"))
+	}
 	c, region, err := s.clientRegion(ctx)
 	if err != nil {
 		return manage.Meta{}, err
 	}
-	b := value.Bytes()
 	d, err := c.CreateSecret(ctx, region, resolver.ScopedID(scope, name), b, isUTF8(b), Tags(scope))
 	if err != nil {
 		return manage.Meta{}, s.fail(c, ctx, scope, name, "create", err)
@@ -110,6 +114,11 @@ func (s *Store) Get(ctx context.Context, scope resolver.Scope, name string) (man
 	}
 	id := resolver.ScopedID(scope, name)
 	v, err := c.GetSecretValue(ctx, region, id)
+	if CodeOf(err) == "InvalidRequestException" {
+		if d, derr := c.DescribeSecret(ctx, region, id); derr == nil && d.DeletedDate > 0 {
+			return manage.Meta{}, secret.Value{}, scheduled(scope, name, id, d)
+		}
+	}
 	if err != nil {
 		return manage.Meta{}, secret.Value{}, s.fail(c, ctx, scope, name, "get", err)
 	}
@@ -122,6 +131,12 @@ func (s *Store) Get(ctx context.Context, scope resolver.Scope, name string) (man
 		return manage.Meta{}, secret.Value{}, s.fail(c, ctx, scope, name, "get", err)
 	}
 	return manage.Meta{Name: name, Org: scope.Org, Project: scope.Project, Domain: scope.Domain, Type: inferType(scope, b), Created: d.Created()}, secret.New(b), nil
+}
+
+// scheduled is a secret whose deletion is scheduled: gone, for every
+// command but a create of the same name.
+func scheduled(scope resolver.Scope, name, id string, d *Described) error {
+	return resolver.NotFound("secret %s not found: its deletion was scheduled on %s (scope %s, SecretId %s)", spec.Quote(name), epoch(d.DeletedDate).Format(time.RFC3339), scope, spec.Quote(id))
 }
 
 func checkScopeName(scope resolver.Scope, name string) error {
@@ -212,8 +227,12 @@ func (s *Store) Delete(ctx context.Context, scope resolver.Scope, name string) e
 	// DeleteSecret of a missing secret may succeed quietly with
 	// ForceDeleteWithoutRecovery: look first, so that a missing secret is
 	// an error, as in every store.
-	if _, err := c.DescribeSecret(ctx, region, id); err != nil {
+	d, err := c.DescribeSecret(ctx, region, id)
+	if err != nil {
 		return s.fail(c, ctx, scope, name, "delete", err)
+	}
+	if d.DeletedDate > 0 && !s.DeleteNow {
+		return scheduled(scope, name, id, d)
 	}
 	if err := c.DeleteSecret(ctx, region, id, s.DeleteNow); err != nil {
 		return s.fail(c, ctx, scope, name, "delete", err)
