@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/awstest"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/kubetest"
 )
 
@@ -65,6 +66,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	kubetest.Shutdown()
+	awstest.Shutdown()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

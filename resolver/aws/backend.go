@@ -12,6 +12,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -295,7 +296,7 @@ func refused(err error) bool {
 // answer turns one read into the answer, with Flyte's words where Flyte
 // has them.
 func answer(g got, id, region, cred string) resolver.Answer {
-	where := fmt.Sprintf("region %s, SecretId %s", region, spec.Quote(id))
+	where := fmt.Sprintf("region %s, SecretId %s", region, strconv.Quote(id))
 	code := g.code
 	if g.err != nil {
 		code = CodeOf(g.err)
@@ -307,23 +308,23 @@ func answer(g got, id, region, cred string) resolver.Answer {
 	switch code {
 	case "":
 	case "ResourceNotFoundException":
-		return resolver.Answer{Err: resolver.NotFound("secret %s not found in the secret manager (%s: ResourceNotFoundException)", spec.Quote(id), where), Detail: detail + " ResourceNotFoundException"}
+		return resolver.Answer{Err: resolver.NotFound("secret %s not found in the secret manager (%s: ResourceNotFoundException)", strconv.Quote(id), where), Detail: detail + " ResourceNotFoundException"}
 	case "AccessDeniedException", "AccessDenied":
-		return resolver.Answer{Err: fmt.Errorf("secret %s: AccessDeniedException: %s may not read it (%s)", spec.Quote(id), cred, where), Detail: detail + " AccessDeniedException"}
+		return resolver.Answer{Err: fmt.Errorf("secret %s: AccessDeniedException: %s may not read it (%s)", strconv.Quote(id), cred, where), Detail: detail + " AccessDeniedException"}
 	case "DecryptionFailure":
-		return resolver.Answer{Err: fmt.Errorf("secret %s: DecryptionFailure: Secrets Manager could not decrypt it with its KMS key; %s needs kms:Decrypt on that key, and the key must be enabled (%s)", spec.Quote(id), cred, where), Detail: detail + " DecryptionFailure"}
+		return resolver.Answer{Err: fmt.Errorf("secret %s: DecryptionFailure: Secrets Manager could not decrypt it with its KMS key; %s needs kms:Decrypt on that key, and the key must be enabled (%s)", strconv.Quote(id), cred, where), Detail: detail + " DecryptionFailure"}
 	case "ExpiredTokenException", "ExpiredToken", "InvalidSignatureException", "UnrecognizedClientException", "IncompleteSignature", "InvalidClientTokenId", "SignatureDoesNotMatch":
-		return resolver.Answer{Err: fmt.Errorf("secret %s: %s: AWS did not accept %s (%s)", spec.Quote(id), code, cred, where), Detail: detail + " " + code}
+		return resolver.Answer{Err: fmt.Errorf("secret %s: %s: AWS did not accept %s (%s)", strconv.Quote(id), code, cred, where), Detail: detail + " " + code}
 	default:
 		err := g.err
 		if err == nil {
 			err = fmt.Errorf("%s", code)
 		}
-		return resolver.Answer{Err: fmt.Errorf("secret %s failed to be read from secret manager (%s): %w", spec.Quote(id), where, err), Detail: detail + " failed"}
+		return resolver.Answer{Err: fmt.Errorf("secret %s failed to be read from secret manager (%s): %w", strconv.Quote(id), where, err), Detail: detail + " failed"}
 	}
 	b, ok := g.v.Bytes()
 	if !ok {
-		return resolver.Answer{Err: fmt.Errorf("secret %s read as empty from the secret manager: it has neither SecretString nor SecretBinary (%s)", spec.Quote(id), where), Detail: detail}
+		return resolver.Answer{Err: fmt.Errorf("secret %s read as empty from the secret manager: it has neither SecretString nor SecretBinary (%s)", strconv.Quote(id), where), Detail: detail}
 	}
 	return resolver.Answer{Value: secret.New(b), Detail: detail + " OK"}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
@@ -65,15 +66,15 @@ func (s *Store) fail(c *Client, ctx context.Context, scope resolver.Scope, name,
 	id := resolver.ScopedID(scope, name)
 	switch CodeOf(err) {
 	case "ResourceNotFoundException":
-		return resolver.NotFound("secret %s not found (scope %s, SecretId %s)", spec.Quote(name), scope, spec.Quote(id))
+		return resolver.NotFound("secret %s not found (scope %s, SecretId %s)", spec.Quote(name), scope, strconv.Quote(id))
 	case "ResourceExistsException":
-		return manage.Exists(fmt.Errorf("secret %s already exists (scope %s, SecretId %s): nothing was overwritten", spec.Quote(name), scope, spec.Quote(id)))
+		return manage.Exists(fmt.Errorf("secret %s already exists (scope %s, SecretId %s): nothing was overwritten", spec.Quote(name), scope, strconv.Quote(id)))
 	case "AccessDeniedException":
-		return fmt.Errorf("%s secret %s (SecretId %s): AccessDeniedException: %s may not", verb, spec.Quote(name), spec.Quote(id), c.CredentialSource(ctx))
+		return fmt.Errorf("%s secret %s (SecretId %s): AccessDeniedException: %s may not", verb, spec.Quote(name), strconv.Quote(id), c.CredentialSource(ctx))
 	case "InvalidRequestException":
-		return fmt.Errorf("%s secret %s (SecretId %s): %w (a secret scheduled for deletion keeps its name until the recovery window ends)", verb, spec.Quote(name), spec.Quote(id), err)
+		return fmt.Errorf("%s secret %s (SecretId %s): %w (a secret scheduled for deletion keeps its name until the recovery window ends)", verb, spec.Quote(name), strconv.Quote(id), err)
 	}
-	return fmt.Errorf("%s secret %s (SecretId %s): %w", verb, spec.Quote(name), spec.Quote(id), err)
+	return fmt.Errorf("%s secret %s (SecretId %s): %w", verb, spec.Quote(name), strconv.Quote(id), err)
 }
 
 // Create makes the secret; an existing one is an error and nothing is
@@ -124,7 +125,7 @@ func (s *Store) Get(ctx context.Context, scope resolver.Scope, name string) (man
 	}
 	b, ok := v.Bytes()
 	if !ok {
-		return manage.Meta{}, secret.Value{}, fmt.Errorf("secret %s (SecretId %s) read as empty: neither SecretString nor SecretBinary", spec.Quote(name), spec.Quote(id))
+		return manage.Meta{}, secret.Value{}, fmt.Errorf("secret %s (SecretId %s) read as empty: neither SecretString nor SecretBinary", spec.Quote(name), strconv.Quote(id))
 	}
 	d, err := c.DescribeSecret(ctx, region, id)
 	if err != nil {
@@ -136,7 +137,7 @@ func (s *Store) Get(ctx context.Context, scope resolver.Scope, name string) (man
 // scheduled is a secret whose deletion is scheduled: gone, for every
 // command but a create of the same name.
 func scheduled(scope resolver.Scope, name, id string, d *Described) error {
-	return resolver.NotFound("secret %s not found: its deletion was scheduled on %s (scope %s, SecretId %s)", spec.Quote(name), epoch(d.DeletedDate).Format(time.RFC3339), scope, spec.Quote(id))
+	return resolver.NotFound("secret %s not found: its deletion was scheduled on %s (scope %s, SecretId %s)", spec.Quote(name), epoch(d.DeletedDate).Format(time.RFC3339), scope, strconv.Quote(id))
 }
 
 func checkScopeName(scope resolver.Scope, name string) error {
