@@ -72,7 +72,9 @@ print(sm.create_secret(Name='legacy/token', SecretString='%s-v1')['ARN'])
 	dry := run{noCmd: true, args: append([]string{"dry-run", "-o", "json"}, args...), env: awsEnv(m)}.exec(t)
 	require.Equal(t, 0, dry.code, dry.stderr)
 	assertNoAWSCanary(t, dry)
-	var rep struct{ Secrets []struct{ Backend, Lookup string } }
+	var rep struct {
+		Secrets []struct{ Backend, Lookup string }
+	}
 	require.NoError(t, json.Unmarshal([]byte(dry.stdout), &rep))
 	assert.Equal(t, "aws", rep.Secrets[0].Backend)
 	assert.Contains(t, rep.Secrets[0].Lookup, `region us-east-1, SecretId "u__org__flyte__domain__development__project__flytesnacks__key__db-pass": BatchGetSecretValue OK`)
@@ -149,7 +151,9 @@ print(json.dumps({'tags': sorted([[t['Key'], t['Value']] for t in d['Tags']]), '
 	assert.Equal(t, base64.StdEncoding.EncodeToString([]byte{0, 0xfe, 0xff}), got.Bin, "any other is a SecretBinary")
 
 	meta := s.ok(t, "", append([]string{"get", "secret", "db-pass", "-p", "flytesnacks", "-d", "development"}, a...)...)
-	var mt struct{ CreatedTime time.Time `json:"created_time"` }
+	var mt struct {
+		CreatedTime time.Time `json:"created_time"`
+	}
 	require.NoError(t, json.Unmarshal([]byte(meta.stdout), &mt))
 	assert.WithinDuration(t, time.Unix(int64(got.Created), 0), mt.CreatedTime, time.Second, "created_time is CreatedDate")
 
