@@ -17,6 +17,8 @@ import (
 	xexec "github.com/flyte-entrypoint/flyte-entrypoint/internal/exec"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/suggest"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/version"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/aws"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/k8s"
@@ -54,6 +56,9 @@ type app struct {
 	command        []string // the words after "--"
 	log            *log.Logger
 	onRun          func(args []string) error // a test's stand-in for runCmd
+	// The arguments before "--", and those of them reorder took as
+	// positional: for the way out of a command given without "--".
+	args, positional []string
 }
 
 // run is the whole program: it returns the exit code. Only main calls os.Exit.
@@ -78,7 +83,9 @@ func (a *app) main(args []string) int {
 		}
 	}
 	cliApp := a.cliApp(mentionsSecretCommand(args))
-	err = cliApp.Run(reorderArgs(cliApp, args))
+	reordered, positional := reorder(cliApp, args)
+	a.args, a.positional = args, positional
+	err = cliApp.Run(reordered)
 	return a.finish(err)
 }
 
@@ -121,6 +128,9 @@ func mentionsSecretCommand(args []string) bool {
 func (a *app) cliApp(withSecretFlags bool) *cli.App {
 	// urfave adds this flag to every command and looks it up with the
 	// others: give it cached names too.
+	// --version without urfave's -v: a task command written without "--"
+	// (`./task.sh -v`) must not print the shim's version.
+	cli.VersionFlag = &boolFlag{&cli.BoolFlag{Name: "version", Usage: "print the version", DisableDefaultText: true}, []string{"version"}}
 	cli.HelpFlag = &boolFlag{&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help", DisableDefaultText: true}, []string{"help", "h"}}
 	// One set of flag definitions serves the app and each command: urfave
 	// makes a fresh flag set from them for every parse, and building them
@@ -128,43 +138,58 @@ func (a *app) cliApp(withSecretFlags bool) *cli.App {
 	runSpecs := runFlags(a.cfg)
 	own := commandFlags(a.cfg)
 	group, output, sa, region, account := own[0], own[1], own[2], own[3], own[4]
-	explainSpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], group)
-	dryRunSpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], output)
-	policySpecs := append(runSpecs[:len(runSpecs):len(runSpecs)], sa, region, account, backendFlag(a.cfg))
+	// Each command lists only the flags it reads: the start's own settings
+	// (supervise mode, the user, --watch) mean nothing to dry-run, explain
+	// or policy.
+	startOnly := []string{"supervise", "grace", "user", "watch", "refresh", "reload-signal", "restart-on-env-change"}
+	explainSpecs := append(without(runSpecs, append(startOnly, "secret", "spec", "root", "pass-env", "allow-env")...), group)
+	dryRunSpecs := append(without(runSpecs, startOnly...), output)
+	policySpecs := append(only(runSpecs, "secret", "spec", "org", "project", "domain", "k8s-namespace", "log-format", "log-level"), sa, region, account, backendFlag(a.cfg))
 	runCLI := cliFlags(runSpecs)
-	explainCLI := append(runCLI[:len(runCLI):len(runCLI)], group.cliFlag())
-	dryRunCLI := append(runCLI[:len(runCLI):len(runCLI)], output.cliFlag())
 
 	return &cli.App{
 		Name:      "flyte-entrypoint",
 		Usage:     "resolve a Flyte task's secrets, expose them, then run its command",
 		UsageText: "flyte-entrypoint [flags] -- CMD [ARGS...]\nflyte-entrypoint dry-run [--output table|json] [flags] [-- CMD ...]\nflyte-entrypoint explain KEY [--group G] [flags]",
+		Version:   version.String(),
 		Flags:     runCLI,
 		Action:    a.action(runSpecs, a.runAction),
 		Commands: append([]*cli.Command{
+			{
+				Name:  "version",
+				Usage: "print the version (the same as --version)",
+				Action: func(c *cli.Context) error {
+					if c.NArg() > 0 {
+						return usageError("version takes no arguments, got %q", c.Args().First())
+					}
+					cli.VersionPrinter(c)
+					return nil
+				},
+				OnUsageError: a.flagUsageError,
+			},
 			{
 				Name:         "run",
 				Usage:        "resolve and expose the secrets, then exec or supervise CMD (the default)",
 				ArgsUsage:    "-- CMD [ARGS...]",
 				Flags:        runCLI,
 				Action:       a.action(runSpecs, a.runAction),
-				OnUsageError: flagUsageError,
+				OnUsageError: a.flagUsageError,
 			},
 			{
 				Name:         "dry-run",
 				Usage:        "resolve everything as run would; print the plan; write nothing, start nothing",
 				ArgsUsage:    "[-- CMD [ARGS...]]",
-				Flags:        dryRunCLI,
+				Flags:        cliFlags(dryRunSpecs),
 				Action:       a.action(dryRunSpecs, a.dryRunCmd),
-				OnUsageError: flagUsageError,
+				OnUsageError: a.flagUsageError,
 			},
 			{
 				Name:         "explain",
 				Usage:        "print the lookup trail for one secret",
 				ArgsUsage:    "KEY",
-				Flags:        explainCLI,
+				Flags:        cliFlags(explainSpecs),
 				Action:       a.action(explainSpecs, a.explainCmd),
-				OnUsageError: flagUsageError,
+				OnUsageError: a.flagUsageError,
 			},
 			{
 				Name:         "policy",
@@ -172,23 +197,130 @@ func (a *app) cliApp(withSecretFlags bool) *cli.App {
 				ArgsUsage:    "--backend k8s --service-account NAMESPACE/NAME | --backend aws [--region R] [--account A]",
 				Flags:        cliFlags(policySpecs),
 				Action:       a.action(policySpecs, a.policyCmd),
-				OnUsageError: flagUsageError,
+				OnUsageError: a.flagUsageError,
 			},
 		}, a.secretCommands(withSecretFlags)...),
 		// Errors come back to run, which prints them once and maps them to
 		// an exit code; urfave must not print them or call os.Exit itself.
 		ExitErrHandler:            func(*cli.Context, error) {},
-		OnUsageError:              flagUsageError,
+		OnUsageError:              a.flagUsageError,
 		Writer:                    a.stdout,
 		DisableSliceFlagSeparator: true, // config.go splits name lists; --secret holds commas
 		ErrWriter:                 a.stderr,
-		HideHelpCommand:           true,
 	}
 }
 
 // flagUsageError makes a flag that does not parse, on any command, exit 2.
-func flagUsageError(_ *cli.Context, err error, _ bool) error {
+// An unknown flag gets a way out: when a command that takes no arguments
+// was given some, the task's command was most likely written without "--"
+// (its own flags are what did not parse); else the nearest flag's name.
+func (a *app) flagUsageError(c *cli.Context, err error, _ bool) error {
+	name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -")
+	if !ok {
+		return exit.With(exit.Usage, err)
+	}
+	name = strings.TrimPrefix(name, "-")
+	flags := c.App.Flags
+	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
+		flags = c.Command.Flags
+	}
+	if hint := a.missingDashes(c, name); hint != "" {
+		return usageError("%s", hint)
+	}
+	var names []string
+	for _, f := range flags {
+		names = append(names, f.Names()...)
+	}
+	if s, ok := suggest.Nearest(name, names); ok {
+		return usageError("%v; did you mean %s?", err, dashed(s))
+	}
 	return exit.With(exit.Usage, err)
+}
+
+// missingDashes is the way out of a task command written without "--", as
+// in `flyte-entrypoint --secret k python -m task`, where -m is the flag that
+// did not parse. It is "" unless the command run (the default, run or
+// dry-run, which take no arguments) was given a positional argument before
+// the flag named.
+func (a *app) missingDashes(c *cli.Context, flag string) string {
+	if len(a.positional) == 0 || len(a.command) > 0 {
+		return ""
+	}
+	name := commandName(c)
+	if name != "" && name != "run" && name != "dry-run" {
+		return ""
+	}
+	at := slices.IndexFunc(a.args, func(s string) bool {
+		n, _, _ := strings.Cut(strings.TrimLeft(s, "-"), "=")
+		return isFlagArg(s) && n == flag
+	})
+	if first := slices.Index(a.args[1:], a.positional[0]) + 1; first > 0 && first < at {
+		return a.stray(name, a.positional[0])
+	}
+	return ""
+}
+
+// commandName is the name of the command c runs, "" for the app itself.
+func commandName(c *cli.Context) string {
+	if c.Command == nil || c.Command.Name == c.App.Name {
+		return ""
+	}
+	return c.Command.Name
+}
+
+// stray is the error for an argument that a command without arguments
+// (command, or "" for the app) was given: a mistyped command name, or a
+// task command written without "--" before it.
+func (a *app) stray(command, arg string) string {
+	if command == "" && !strings.ContainsAny(arg, "/.") {
+		var names []string
+		for _, c := range a.cliApp(false).Commands {
+			names = append(names, c.Name)
+		}
+		if s, ok := suggest.Nearest(arg, names); ok {
+			return fmt.Sprintf("unknown command %q: did you mean %s?", arg, s)
+		}
+	}
+	i := slices.Index(a.args[1:], arg) + 1
+	rest := []string{arg}
+	if i > 0 {
+		rest = a.args[i:]
+	}
+	usage := "flyte-entrypoint [flags]"
+	if command != "" {
+		usage = "flyte-entrypoint " + command + " [flags]"
+	}
+	return fmt.Sprintf("unexpected argument %q: put the command after \"--\": %s -- %s", arg, usage, strings.Join(rest, " "))
+}
+
+// dashed is a flag's name as typed: -p, --project.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// without is specs less the flags named.
+func without(specs []flagSpec, names ...string) []flagSpec {
+	var out []flagSpec
+	for _, s := range specs {
+		if !slices.Contains(names, s.name) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// only is the flags of specs named, in specs' order.
+func only(specs []flagSpec, names ...string) []flagSpec {
+	var out []flagSpec
+	for _, s := range specs {
+		if slices.Contains(names, s.name) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func cliFlags(specs []flagSpec) []cli.Flag {
@@ -307,14 +439,19 @@ func (a *app) entryConfig() (entry.Config, error) {
 	}, nil
 }
 
-func (a *app) runAction(c *cli.Context) error { return a.runCmd(c.Context, c.Args().Slice()) }
+func (a *app) runAction(c *cli.Context) error {
+	if a.onRun == nil && c.NArg() > 0 {
+		return usageError("%s", a.stray(commandName(c), c.Args().First()))
+	}
+	return a.runCmd(c.Context, c.Args().Slice())
+}
 
 func (a *app) runCmd(ctx context.Context, args []string) error {
 	if a.onRun != nil {
 		return a.onRun(args)
 	}
 	if len(args) > 0 {
-		return usageError("unexpected argument %q: put the command after \"--\"", args[0])
+		return usageError("%s", a.stray("", args[0]))
 	}
 	if len(a.command) == 0 {
 		return usageError("no command: usage is flyte-entrypoint [flags] -- CMD [ARGS...]")
@@ -400,7 +537,7 @@ func parseSignal(s string) (syscall.Signal, error) {
 
 func (a *app) dryRunCmd(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return usageError("unexpected argument %q: put the command after \"--\"", c.Args().First())
+		return usageError("%s", a.stray("dry-run", c.Args().First()))
 	}
 	switch a.cfg.Output {
 	case "table", "json":
@@ -444,7 +581,7 @@ func (a *app) dryRunCmd(c *cli.Context) error {
 // candidate scope, from the same request sources and scope as dry-run.
 func (a *app) policyCmd(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return usageError("unexpected argument %q", c.Args().First())
+		return usageError("unexpected argument %q: policy takes only flags", c.Args().First())
 	}
 	switch a.cfg.Backend {
 	case "k8s":

@@ -14,10 +14,17 @@ import (
 // Go's flag package, stops at the first positional argument. The task's
 // command is not here: it was cut off at "--" before.
 func reorderArgs(app *cli.App, args []string) []string {
+	out, _ := reorder(app, args)
+	return out
+}
+
+// reorder is reorderArgs, and also returns the positional arguments it
+// moved to the end.
+func reorder(app *cli.App, args []string) (out, positional []string) {
 	if len(args) < 2 {
-		return args
+		return args, nil
 	}
-	out := []string{args[0]}
+	out = []string{args[0]}
 	rest := args[1:]
 	flags := app.Flags
 	commands := app.Commands
@@ -38,7 +45,7 @@ func reorderArgs(app *cli.App, args []string) []string {
 		rest = append(pos[1:], rest...)
 		flags, commands = cmd.Flags, cmd.Subcommands
 	}
-	return append(out, tail...)
+	return append(out, tail...), tail
 }
 
 // splitFlags takes leading flags (with their values) off args and the run of

@@ -123,9 +123,9 @@ func (a *app) secretCommands(withFlags bool) []*cli.Command {
 				ArgsUsage:    "NAME",
 				Flags:        createFlags,
 				Action:       a.action(create, secretCmd(a.createSecret)),
-				OnUsageError: flagUsageError,
+				OnUsageError: a.flagUsageError,
 			}},
-			OnUsageError: flagUsageError,
+			OnUsageError: a.flagUsageError,
 		},
 		{
 			Name:   "get",
@@ -137,9 +137,9 @@ func (a *app) secretCommands(withFlags bool) []*cli.Command {
 				ArgsUsage:    "[NAME]",
 				Flags:        getFlags,
 				Action:       a.action(get, secretCmd(a.getSecret)),
-				OnUsageError: flagUsageError,
+				OnUsageError: a.flagUsageError,
 			}},
-			OnUsageError: flagUsageError,
+			OnUsageError: a.flagUsageError,
 		},
 		{
 			Name:   "delete",
@@ -151,14 +151,13 @@ func (a *app) secretCommands(withFlags bool) []*cli.Command {
 				ArgsUsage:    "NAME",
 				Flags:        delFlags,
 				Action:       a.action(del, secretCmd(a.deleteSecret)),
-				OnUsageError: flagUsageError,
+				OnUsageError: a.flagUsageError,
 			}},
-			OnUsageError: flagUsageError,
+			OnUsageError: a.flagUsageError,
 		},
 	}
 }
 
-// flagUsageError makes a bad flag of a secret command a usage error (2).
 // concat is a new slice holding a then b.
 func concat[T any](a, b []T) []T {
 	return append(append(make([]T, 0, len(a)+len(b)), a...), b...)

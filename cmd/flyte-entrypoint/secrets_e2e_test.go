@@ -304,6 +304,8 @@ func TestSecretScopeFallbackInRun(t *testing.T) {
 	scoped := map[string]string{"FLYTE_ENTRYPOINT_PROJECT": "flytesnacks", "FLYTE_ENTRYPOINT_DOMAIN": "development"}
 
 	assert.Equal(t, "project-value", got(t, []string{"--project", "flytesnacks", "--domain", "development"}, nil))
+	assert.Equal(t, "project-value", got(t, pd, nil), "run takes -p/-d as the secret commands do")
+	assert.Equal(t, "project-value", got(t, append([]string{"run"}, pd...), nil))
 	assert.Equal(t, "project-value", got(t, nil, internal), "run reads the execution's own project and domain")
 	assert.Equal(t, "project-value", got(t, nil, scoped))
 	assert.Equal(t, "domain-value", got(t, []string{"--project", "other", "--domain", "development"}, nil))

@@ -70,7 +70,7 @@ func NewClient(environ []string, policy resolver.RetryPolicy) (*Client, error) {
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	return &Client{hc: &http.Client{Transport: tr}, env: e, shared: sh, policy: policy, agent: "flyte-entrypoint/" + version.Version}, nil
+	return &Client{hc: &http.Client{Transport: tr}, env: e, shared: sh, policy: policy, agent: "flyte-entrypoint/" + version.String()}, nil
 }
 
 // Close drops the idle connections.

@@ -78,7 +78,7 @@ func NewClient(conn *Conn, policy resolver.RetryPolicy) *Client {
 		conn:   conn,
 		http:   &http.Client{Transport: tr},
 		policy: policy,
-		agent:  "flyte-entrypoint/" + version.Version,
+		agent:  "flyte-entrypoint/" + version.String(),
 	}
 }
 

@@ -1,0 +1,153 @@
+package main_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The command line's own ways in and out: the version, help, and the way
+// out of a mistake.
+
+func TestVersion(t *testing.T) {
+	// The suite's build has no -X version: the version is the module's, as
+	// Go stamped it from the checkout (a pseudo-version; vX for go install
+	// ...@vX), which `go version -m` reads back.
+	out, err := exec.Command("go", "version", "-m", shimBin).Output()
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^\s+mod\s+\S+\s+(\S+)`).FindSubmatch(out)
+	require.NotNil(t, m, "go version -m: %s", out)
+	want := string(m[1])
+	if want == "(devel)" {
+		want = "dev"
+	}
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		res := run{noCmd: true, args: args}.exec(t)
+		require.Equal(t, 0, res.code, res.stderr)
+		assert.Equal(t, "flyte-entrypoint version "+want+"\n", res.stdout, args)
+	}
+
+	// The linker's version wins: make build and the Dockerfile set it.
+	bin := filepath.Join(t.TempDir(), "flyte-entrypoint")
+	build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs",
+		"-ldflags", "-X github.com/flyte-entrypoint/flyte-entrypoint/internal/version.Version=v9.8.7-test", "-o", bin, "./cmd/flyte-entrypoint")
+	build.Dir = repo
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	b, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", b)
+	got, err := exec.Command(bin, "version").Output()
+	require.NoError(t, err)
+	assert.Equal(t, "flyte-entrypoint version v9.8.7-test\n", string(got))
+
+	res := run{noCmd: true, args: []string{"version", "extra"}}.exec(t)
+	assert.Equal(t, 2, res.code)
+	// -v is no alias: a task command written without "--" that passes -v
+	// must not print the shim's version and exit 0.
+	res = run{noCmd: true, args: []string{"--secret", "k", "./task.sh", "-v"}}.exec(t)
+	assert.Equal(t, 2, res.code)
+	assert.Contains(t, res.stderr, `put the command after "--": flyte-entrypoint [flags] -- ./task.sh -v`)
+}
+
+func TestHelpCommand(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "explain"}, {"help", "create"}, {"create", "help"}, {"create", "secret", "--help"}} {
+		res := run{noCmd: true, args: args}.exec(t)
+		assert.Equal(t, 0, res.code, "%v: %s", args, res.stderr)
+		assert.Contains(t, res.stdout, "USAGE:", args)
+	}
+	res := run{noCmd: true, args: []string{"help"}}.exec(t)
+	assert.Contains(t, res.stdout, "help, h", "help is listed as a command, as create --help advertises it")
+}
+
+// helpFlags is the set of long flags a command's help lists.
+func helpFlags(t *testing.T, args ...string) map[string]bool {
+	t.Helper()
+	res := run{noCmd: true, args: append(args, "--help")}.exec(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	got := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+--([a-z0-9-]+)`).FindAllStringSubmatch(res.stdout, -1) {
+		got[m[1]] = true
+	}
+	return got
+}
+
+func TestEachCommandListsOnlyItsFlags(t *testing.T) {
+	startOnly := []string{"supervise", "grace", "user", "watch", "refresh", "reload-signal", "restart-on-env-change"}
+	runs := helpFlags(t, "run")
+	for _, f := range append(startOnly, "secret", "spec", "project", "domain", "backends") {
+		assert.True(t, runs[f], "run --help lists --%s", f)
+	}
+	for _, cmd := range []string{"dry-run", "explain", "policy"} {
+		flags := helpFlags(t, cmd)
+		for _, f := range startOnly {
+			assert.False(t, flags[f], "%s --help must not list --%s", cmd, f)
+		}
+		assert.True(t, flags["project"], "%s takes a scope", cmd)
+	}
+	explain := helpFlags(t, "explain")
+	assert.True(t, explain["group"])
+	for _, f := range []string{"secret", "spec", "pass-env", "allow-env", "output"} {
+		assert.False(t, explain[f], "explain --help must not list --%s", f)
+	}
+	assert.True(t, helpFlags(t, "dry-run")["output"])
+	policy := helpFlags(t, "policy")
+	for _, f := range []string{"backend", "service-account", "region", "account", "k8s-namespace", "secret", "spec"} {
+		assert.True(t, policy[f], "policy --help lists --%s", f)
+	}
+	for _, f := range []string{"backends", "timeout", "dir", "store", "root"} {
+		assert.False(t, policy[f], "policy reads no backend: --%s", f)
+	}
+}
+
+func TestShortScopeAndOutputFlags(t *testing.T) {
+	s := newSecretsCLI(t)
+	s.ok(t, "", "create", "secret", "api-token", "--value", "project-value", "-p", "flytesnacks", "-d", "development")
+	env := map[string]string{"FLYTE_ENTRYPOINT_STORE": s.store}
+
+	dry := run{noCmd: true, env: env, args: []string{"dry-run", "-o", "json", "-p", "flytesnacks", "-d", "development", "--backends", "local", "--secret", "api-token"}}.exec(t)
+	require.Equal(t, 0, dry.code, dry.stderr)
+	assert.Contains(t, dry.stdout, `"status": "ok"`)
+	assert.NotContains(t, dry.stdout, "project-value")
+
+	ex := run{noCmd: true, env: env, args: []string{"explain", "api-token", "-p", "flytesnacks", "-d", "development", "--backends", "local"}}.exec(t)
+	require.Equal(t, 0, ex.code, ex.stdout+ex.stderr)
+
+	ex = run{noCmd: true, env: env, args: []string{"explain", "api-token", "--backends", "local"}}.exec(t)
+	assert.Equal(t, 69, ex.code, "without -p/-d the org scope has no such secret")
+
+	pol := run{noCmd: true, args: []string{"policy", "--backend", "aws", "-p", "flytesnacks", "-d", "development", "--secret", "api-token"}}.exec(t)
+	require.Equal(t, 0, pol.code, pol.stderr)
+	assert.Contains(t, pol.stdout, "u__org__flyte__domain__development__project__flytesnacks__key__api-token")
+}
+
+func TestMistakesGetAWayOut(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create", "secrets", "x"}, `create: unknown resource "secrets": the one resource is secret`},
+		{[]string{"creat", "secret", "x"}, `unknown command "creat": did you mean create?`},
+		{[]string{"dryrun", "--secret", "k"}, `unknown command "dryrun": did you mean dry-run?`},
+		{[]string{"create", "secret", "x", "--vaule", "v"}, `flag provided but not defined: -vaule; did you mean --value?`},
+		{[]string{"--bakends", "env"}, `flag provided but not defined: -bakends; did you mean --backends?`},
+		{[]string{"explain", "k", "--gruop", "g"}, `did you mean --group?`},
+		{[]string{"--secret", "k", "python", "-m", "task"}, `unexpected argument "python": put the command after "--": flyte-entrypoint [flags] -- python -m task`},
+		{[]string{"--secret", "k", "python", "task.py"}, `unexpected argument "python": put the command after "--": flyte-entrypoint [flags] -- python task.py`},
+		{[]string{"dry-run", "--secret", "k", "python", "-m", "task"}, `put the command after "--": flyte-entrypoint dry-run [flags] -- python -m task`},
+		{[]string{"policy", "extra"}, `unexpected argument "extra": policy takes only flags`},
+	} {
+		res := run{noCmd: true, args: tc.args}.exec(t)
+		assert.Equal(t, 2, res.code, "%v: %s", tc.args, res.stderr)
+		assert.Contains(t, res.stderr, tc.want, tc.args)
+		assert.Equal(t, 1, strings.Count(res.stderr, "\n"), "one line: %q", res.stderr)
+	}
+	// A far-off flag gets no guess.
+	res := run{noCmd: true, args: []string{"--zzzzzz"}}.exec(t)
+	assert.Equal(t, 2, res.code)
+	assert.NotContains(t, res.stderr, "did you mean")
+}
