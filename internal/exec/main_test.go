@@ -8,14 +8,17 @@ package exec
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"io"
+	"io/fs"
 	"os"
 	osexec "os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,6 +111,7 @@ type roleFlags struct {
 	group      string
 	drop       bool
 	noLookPath bool
+	secretPath bool // as if a secret set PATH
 	logLevel   string
 	pending    string // a signal (INT, TERM, HUP) raised before the start
 	command    []string
@@ -127,6 +131,7 @@ func parseRoleFlags(name string, args []string) (roleFlags, error) {
 	fs.StringVar(&f.group, "group", GroupFile, "")
 	fs.BoolVar(&f.drop, "drop", false, "")
 	fs.BoolVar(&f.noLookPath, "nolookpath", false, "")
+	fs.BoolVar(&f.secretPath, "secretpath", false, "")
 	fs.StringVar(&f.logLevel, "loglevel", "debug", "")
 	fs.StringVar(&f.pending, "pending", "", "")
 	fs.DurationVar(&f.restartAfter, "restart-after", 0, "")
@@ -149,7 +154,7 @@ func (f roleFlags) prepare() (string, *Credential, error) {
 	path := f.command[0]
 	if !f.noLookPath {
 		var err error
-		if path, err = LookPath(f.command[0], os.Getenv("PATH")); err != nil {
+		if path, err = (Search{PATH: os.Getenv("PATH"), Secret: f.secretPath}).LookPath(f.command[0]); err != nil {
 			return "", nil, err
 		}
 	}
@@ -399,8 +404,11 @@ type run struct {
 type runConfig struct {
 	pid1 bool     // supervise as PID 1 of a new PID namespace
 	args []string // the role and its arguments
-	// cred, when set, is who the role runs as.
+	// cred, when set, is who the role runs as: that needs root, unless it
+	// is who the test runs as already.
 	cred *syscall.Credential
+	// env is added to the role's environment.
+	env []string
 	// stdout, when set, replaces the captured stdout.
 	stdout *os.File
 	// marker, when set, is shared with other runs, and the caller checks
@@ -428,23 +436,21 @@ func newMarker(t testing.TB) string {
 }
 
 // startRole re-executes the test binary in a role. In pid1 mode it runs under
-// unshare --pid --fork --mount-proc; a machine where that fails fails the
-// test. Every process the run starts carries a unique marker in its
-// environment; when the test ends, none may be left.
+// unshare (see needPID1). Every process the run starts carries a unique
+// marker in its environment; when the test ends, none may be left.
 func startRole(t testing.TB, cfg runConfig) *run {
 	t.Helper()
+	cfg.cred = needCred(t, cfg.cred)
 	r := &run{t: t, pid1: cfg.pid1, marker: cfg.marker, done: make(chan struct{})}
 	if r.marker == "" {
 		r.marker = newMarker(t)
 	}
 	argv := append([]string{testBin}, cfg.args...)
 	if cfg.pid1 {
-		unshare, err := osexec.LookPath("unshare")
-		require.NoError(t, err, "supervise-as-PID-1 tests need util-linux's unshare (and root)")
-		argv = append([]string{unshare, "--pid", "--fork", "--kill-child", "--mount-proc"}, argv...)
+		argv = append(needPID1(t), argv...)
 	}
 	r.cmd = osexec.Command(argv[0], argv[1:]...)
-	r.cmd.Env = append(os.Environ(), envReexec+"=1", envMarker+"="+r.marker)
+	r.cmd.Env = append(append(os.Environ(), cfg.env...), envReexec+"=1", envMarker+"="+r.marker)
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 	if cfg.stdout != nil {
 		r.cmd.Stdout = cfg.stdout
@@ -477,6 +483,75 @@ func startRole(t testing.TB, cfg runConfig) *run {
 		}
 	})
 	return r
+}
+
+// needCred returns the credential to start a role with: cred itself as
+// root. Another user can't start a process as someone else, so the test is
+// skipped, unless cred is that user already (then nil: the same process).
+func needCred(t testing.TB, cred *syscall.Credential) *syscall.Credential {
+	t.Helper()
+	if cred == nil || os.Geteuid() == 0 {
+		return cred
+	}
+	groups, err := os.Getgroups()
+	require.NoError(t, err)
+	if int(cred.Uid) == os.Getuid() && int(cred.Gid) == os.Getgid() && len(cred.Groups) == 0 && len(groups) == 0 {
+		return nil
+	}
+	t.Skipf("needs root: starts a process as uid %d gid %d groups %v", cred.Uid, cred.Gid, cred.Groups)
+	return nil
+}
+
+// pid1 is how a role starts as PID 1 of a new PID namespace, found once.
+var pid1 struct {
+	once sync.Once
+	argv []string // unshare and its flags
+	err  error    // why this user gets no PID namespace
+}
+
+// unshareArgv is the argv prefix that runs a role as PID 1 of a new PID
+// namespace: unshare --pid --fork --kill-child --mount-proc. Another user
+// than root needs a user namespace too (--user --map-root-user), where the
+// kernel allows unprivileged ones: the error says when it does not.
+func unshareArgv() ([]string, error) {
+	pid1.once.Do(func() {
+		unshare, err := osexec.LookPath("unshare")
+		if err != nil {
+			pid1.err = fmt.Errorf("supervise-as-PID-1 tests need util-linux's unshare: %w", err)
+			return
+		}
+		argv := []string{unshare, "--pid", "--fork", "--kill-child", "--mount-proc"}
+		if os.Geteuid() != 0 {
+			argv = append([]string{unshare, "--user", "--map-root-user"}, argv[1:]...)
+			if out, err := osexec.Command(argv[0], append(argv[1:], "true")...).CombinedOutput(); err != nil {
+				pid1.err = &noUserNS{fmt.Errorf("%v: %s", err, bytes.TrimSpace(out))}
+				return
+			}
+		}
+		pid1.argv = argv
+	})
+	// A copy: callers append to it, from several goroutines.
+	return slices.Clone(pid1.argv), pid1.err
+}
+
+// noUserNS: the kernel gives this user no user namespace.
+type noUserNS struct{ err error }
+
+func (e *noUserNS) Error() string { return "unshare --user: " + e.err.Error() }
+
+// needPID1 is unshareArgv for a test. Without a user namespace, another
+// user than root can't make a PID namespace, and the test is skipped;
+// anything else that fails (unshare missing) fails the test, as it does
+// for root.
+func needPID1(t testing.TB) []string {
+	t.Helper()
+	argv, err := unshareArgv()
+	var no *noUserNS
+	if errors.As(err, &no) {
+		t.Skipf("needs root or unprivileged user namespaces for a PID namespace: %v", no)
+	}
+	require.NoError(t, err)
+	return argv
 }
 
 func (r *run) waitDone() <-chan struct{} {
@@ -572,13 +647,32 @@ func count(lines []string, want string) int {
 }
 
 // worldDir is a temporary directory any user may write, for roles that run
-// as nobody.
+// as nobody. Whatever a test locked in it is unlocked to be removed.
 func worldDir(t testing.TB) string {
 	dir, err := os.MkdirTemp("", "fe-exec-world-")
 	require.NoError(t, err)
 	require.NoError(t, os.Chmod(dir, 0o777))
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		makeWritable(dir)
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("remove the test's directory: %v", err)
+		}
+	})
 	return dir
+}
+
+// makeWritable gives the owner rwx on every directory under dir, so that
+// a user other than root can remove the tree: a 0500 directory keeps its
+// files, a 0600 one can't even be listed. It never follows a symlink.
+func makeWritable(dir string) {
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			if info, err := d.Info(); err == nil && info.Mode().Perm()&0o700 != 0o700 {
+				_ = os.Chmod(p, info.Mode().Perm()|0o700)
+			}
+		}
+		return nil
+	})
 }
 
 // --- the process table ----------------------------------------------------

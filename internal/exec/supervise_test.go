@@ -40,11 +40,15 @@ func supervise(flags []string, command ...string) []string {
 
 // runQuick runs the supervise role once and returns its exit code. It is for
 // loops that run many supervisors from several goroutines, where require
-// can't be used.
+// can't be used: in pid1 mode, call needPID1 first.
 func runQuick(pid1 bool, marker string, args ...string) (int, string, error) {
 	argv := append([]string{testBin}, args...)
 	if pid1 {
-		argv = append([]string{"unshare", "--pid", "--fork", "--kill-child", "--mount-proc"}, argv...)
+		unshare, err := unshareArgv()
+		if err != nil {
+			return 0, "", err
+		}
+		argv = append(unshare, argv...)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -78,6 +82,9 @@ func TestSuperviseExitCodes(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
+			if m.pid1 {
+				needPID1(t)
+			}
 			marker := newMarker(t)
 			var mu sync.Mutex
 			next := 0
