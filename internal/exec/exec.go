@@ -63,21 +63,26 @@ type Search struct {
 // it searchable by that user, as the kernel will check them after the
 // switch. (ACLs and file capabilities are not read.)
 //
+// A PATH directory this process can't search (stat fails with EACCES) is
+// passed over, as a shell does: nothing in it can be found.
+//
 // A name found nowhere is an *exit.Error with exit.NotFound. A name whose
-// only matches are not executable, are directories, or can't be reached is
-// an *exit.Error with exit.NotExecutable that names the first such match.
-// Messages name the command and the PATH searched, unless s.Secret.
+// only matches are not executable, are directories, or can't be reached by
+// s.Cred is an *exit.Error with exit.NotExecutable that names the first
+// such match. Messages name the command and the PATH searched, unless
+// s.Secret, and the PATH directories that could not be searched.
 func (s Search) LookPath(file string) (string, error) {
 	if file == "" {
 		return "", errorf(exit.NotFound, "command is empty")
 	}
 	if strings.Contains(file, "/") {
-		if err := checkExecutable(file, file, s.Cred); err != nil {
+		if err := checkExecutable(file, file, s.Cred, false); err != nil {
 			return "", err
 		}
 		return file, nil
 	}
 	var denied *exit.Error
+	var unsearchable []string
 	for _, dir := range filepath.SplitList(s.PATH) {
 		if dir == "" {
 			dir = "."
@@ -87,9 +92,15 @@ func (s Search) LookPath(file string) (string, error) {
 		if s.Secret {
 			shown = file
 		}
-		err := checkExecutable(path, shown, s.Cred)
+		err := checkExecutable(path, shown, s.Cred, true)
 		if err == nil {
 			return path, nil
+		}
+		if errors.Is(err, errUnsearchable) {
+			if !slices.Contains(unsearchable, dir) {
+				unsearchable = append(unsearchable, dir)
+			}
+			continue
 		}
 		var e *exit.Error
 		if errors.As(err, &e) && e.Code == exit.NotExecutable && denied == nil {
@@ -102,6 +113,13 @@ func (s Search) LookPath(file string) (string, error) {
 	}
 	if denied != nil {
 		return "", errorf(exit.NotExecutable, "command %q: %w (%s)", file, denied.Err, where)
+	}
+	switch {
+	case len(unsearchable) == 0:
+	case s.Secret:
+		where = "PATH (set by a secret, so not shown; some of its directories could not be searched)"
+	default:
+		where += fmt.Sprintf(" (could not search %s)", strings.Join(unsearchable, ", "))
 	}
 	return "", errorf(exit.NotFound, "command %q not found in %s", file, where)
 }
@@ -157,7 +175,7 @@ func CheckInterpreter(path, name string, cred *Credential) error {
 	if len(fields) == 0 {
 		return errorf(exit.NotExecutable, "command %q: its #! line names no interpreter", name)
 	}
-	if err := checkExecutable(fields[0], fields[0], cred); err != nil {
+	if err := checkExecutable(fields[0], fields[0], cred, false); err != nil {
 		return errorf(exit.NotExecutable, "command %q: its interpreter %q cannot be run: %w", name, fields[0], errors.Unwrap(err))
 	}
 	if cred != nil {
@@ -168,13 +186,21 @@ func CheckInterpreter(path, name string, cred *Credential) error {
 	return nil
 }
 
+// errUnsearchable is checkExecutable's answer, on a PATH search, for a
+// candidate this process can't stat for want of search permission on a
+// directory on the way (EACCES): a shell goes on to the next PATH entry.
+var errUnsearchable = errors.New("a directory on the way to it is not searchable")
+
 // checkExecutable reports whether path names a file that cred (nil: this
-// process) may execute. name is how messages call it.
-func checkExecutable(path, name string, cred *Credential) error {
+// process) may execute. name is how messages call it. onPath says path is
+// a candidate of a PATH search, not a name given with a slash.
+func checkExecutable(path, name string, cred *Credential, onPath bool) error {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
 		return errorf(exit.NotFound, "command %q not found", name)
+	case onPath && errors.Is(err, syscall.EACCES):
+		return errUnsearchable
 	case err != nil:
 		return errorf(exit.NotExecutable, "command %q: %w", name, unwrapPathError(err))
 	case fi.IsDir():

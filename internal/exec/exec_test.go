@@ -196,3 +196,61 @@ func TestExecFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestLookPathPassesOverAnUnsearchableDirectory: a PATH directory the
+// process can't search hides nothing from the search, as in a shell: a
+// command found nowhere else is 127, not 126, and a later match runs. A
+// file found but not executable is still 126. Root searches every
+// directory, so as root the lookup runs as nobody.
+func TestLookPathPassesOverAnUnsearchableDirectory(t *testing.T) {
+	t.Parallel()
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		cred = &syscall.Credential{Uid: 65534, Gid: 65534}
+	}
+	dir := worldDir(t)
+	locked := filepath.Join(dir, "locked")
+	writeFile(t, filepath.Join(locked, "tool"), "#!/bin/sh\necho locked\n", 0o755)
+	require.NoError(t, os.Chmod(locked, 0o600)) // rw, no search, even for its owner
+	later := filepath.Join(dir, "later")
+	writeFile(t, filepath.Join(later, "tool"), "#!/bin/sh\necho later\n", 0o755)
+	noexec := filepath.Join(dir, "noexec")
+	writeFile(t, filepath.Join(noexec, "tool"), "#!/bin/sh\necho noexec\n", 0o644)
+
+	tests := []struct {
+		name       string
+		path       string
+		flags      []string
+		command    []string
+		wantCode   int
+		wantStdout string
+		wantMsg    []string
+		notMsg     []string
+	}{
+		{name: "found nowhere else", path: locked + ":/nowhere", command: []string{"tool"}, wantCode: 127,
+			wantMsg: []string{`command "tool" not found in PATH "` + locked + `:/nowhere" (could not search ` + locked + `)`}},
+		{name: "a shell agrees", path: locked + ":/nowhere", flags: []string{"-nolookpath"}, command: []string{"/bin/sh", "-c", "tool"}, wantCode: 127},
+		{name: "a later match runs", path: locked + ":" + later, command: []string{"tool"}, wantStdout: "later\n"},
+		{name: "a later file that is not executable", path: locked + ":" + noexec, command: []string{"tool"}, wantCode: 126,
+			wantMsg: []string{noexec + "/tool", "not executable"}},
+		{name: "an earlier file that is not executable", path: noexec + ":" + locked, command: []string{"tool"}, wantCode: 126,
+			wantMsg: []string{noexec + "/tool", "not executable"}},
+		{name: "a PATH a secret set", path: locked + ":/nowhere", flags: []string{"-secretpath"}, command: []string{"tool"}, wantCode: 127,
+			wantMsg: []string{`command "tool" not found in PATH (set by a secret, so not shown; some of its directories could not be searched)`},
+			notMsg:  []string{dir}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(append([]string{"exec"}, tt.flags...), "--")
+			r := startRole(t, runConfig{cred: cred, env: []string{"PATH=" + tt.path}, args: append(args, tt.command...)})
+			assert.Equal(t, tt.wantCode, r.wait(10*time.Second), "stderr: %s", r.stderr.String())
+			assert.Equal(t, tt.wantStdout, r.stdout.String())
+			for _, m := range tt.wantMsg {
+				assert.Contains(t, r.stderr.String(), m)
+			}
+			for _, m := range tt.notMsg {
+				assert.NotContains(t, r.stderr.String(), m)
+			}
+		})
+	}
+}
