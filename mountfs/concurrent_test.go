@@ -178,7 +178,7 @@ func checkSet(files map[string]string) string {
 }
 
 func TestReadersNeverSeeAMixOfVersions(t *testing.T) {
-	root := t.TempDir()
+	root := tempDir(t)
 	if _, err := os.Stat("/dev/shm"); err == nil {
 		root = shmDir(t) // where the mount lives in production
 	}
@@ -315,7 +315,7 @@ func mustReadlink(t *testing.T, p string) string {
 // TestPublishInParallel checks that Publish serialises callers in one
 // process: every call succeeds and one complete version is left.
 func TestPublishInParallel(t *testing.T) {
-	root := t.TempDir()
+	root := tempDir(t)
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)

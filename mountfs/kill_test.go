@@ -35,7 +35,7 @@ func TestSIGKILLLeavesOneCompleteVersion(t *testing.T) {
 		return
 	}
 	const kills = 30
-	root := t.TempDir()
+	root := tempDir(t)
 	if _, err := os.Stat("/dev/shm"); err == nil {
 		root = shmDir(t) // where the mount lives in production
 	}

@@ -100,7 +100,7 @@ func TestDir(t *testing.T) {
 }
 
 func TestPublishLayout(t *testing.T) {
-	root := t.TempDir()
+	root := tempDir(t)
 	res, err := Publish(opts(root), []File{
 		file("api-key", "v1"),
 		file("db/password", "v2"),
@@ -137,7 +137,7 @@ func TestPublishModes(t *testing.T) {
 	old := syscall.Umask(0o077) // a strict umask must not change the modes
 	defer syscall.Umask(old)
 
-	root := t.TempDir()
+	root := tempDir(t)
 	res, err := Publish(opts(root), []File{file("k", "v"), file("g/k", "v")})
 	require.NoError(t, err)
 	dir := Dir(root)
@@ -157,7 +157,7 @@ func TestPublishModes(t *testing.T) {
 }
 
 func TestPublishFixesTheMountDirectoryMode(t *testing.T) {
-	root := t.TempDir()
+	root := tempDir(t)
 	require.NoError(t, os.MkdirAll(Dir(root), 0o700))
 	require.NoError(t, os.Chmod(Dir(root), 0o700))
 	_, err := Publish(opts(root), []File{file("k", "v")})
@@ -179,7 +179,7 @@ func TestPublishOwnership(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("chown to another user needs root: run the tests as root to cover ownership")
 	}
-	root := t.TempDir()
+	root := tempDir(t)
 	o := opts(root)
 	o.UID, o.GID = 65534, 65533
 	res, err := Publish(o, []File{file("k", "v"), file("g/k", "v")})
@@ -212,7 +212,7 @@ func TestPublishOwnership(t *testing.T) {
 }
 
 func TestPublishRootPrefix(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "some", "root")
+	root := filepath.Join(tempDir(t), "some", "root")
 	_, err := Publish(opts(root), []File{file("k", "v")})
 	require.NoError(t, err)
 	b, err := os.ReadFile(filepath.Join(root, "etc", "flyte", "secrets", "k"))
@@ -242,7 +242,7 @@ func TestPublishWritesBinaryValuesByteExact(t *testing.T) {
 	for p, v := range values {
 		files = append(files, File{Path: p, Value: secret.New(v), Key: p})
 	}
-	root := t.TempDir()
+	root := tempDir(t)
 	_, err := Publish(opts(root), files)
 	require.NoError(t, err)
 	for p, v := range values {
@@ -253,7 +253,7 @@ func TestPublishWritesBinaryValuesByteExact(t *testing.T) {
 }
 
 func TestRepublishReplacesTheSet(t *testing.T) {
-	root := t.TempDir()
+	root := tempDir(t)
 	dir := Dir(root)
 	first, err := Publish(opts(root), []File{file("a", "a1"), file("b", "b1"), file("g/x", "x1"), file("h/y", "y1")})
 	require.NoError(t, err)
@@ -315,7 +315,7 @@ func TestPublishRefusesBadPaths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := t.TempDir()
+			root := tempDir(t)
 			var files []File
 			for _, p := range tt.paths {
 				files = append(files, file(p, "CANARY-value"))
@@ -386,7 +386,7 @@ func TestPublishFailsBeforeAnythingChangesWhenANameIsTaken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := t.TempDir()
+			root := tempDir(t)
 			dir := Dir(root)
 			_, err := Publish(opts(root), []File{file("a", "a1"), file("b", "b1")})
 			require.NoError(t, err)
@@ -404,7 +404,7 @@ func TestPublishFailsBeforeAnythingChangesWhenANameIsTaken(t *testing.T) {
 }
 
 func TestPublishRefusesARealDataDirectory(t *testing.T) {
-	root := t.TempDir()
+	root := tempDir(t)
 	dir := Dir(root)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "..data"), 0o755))
 	_, err := Publish(opts(root), []File{file("a", "a1")})
@@ -468,7 +468,7 @@ func TestPublishFailureLeavesThePreviousVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := t.TempDir()
+			root := tempDir(t)
 			dir := Dir(root)
 			_, err := Publish(opts(root), []File{file("a", "a1"), file("b", "b1"), file("g/k", "k1")})
 			require.NoError(t, err)
@@ -506,7 +506,7 @@ func without(s []string, x string) []string {
 func TestFailedFirstPublishLeavesNothing(t *testing.T) {
 	for _, stage := range []string{"written", "linked", "commit"} {
 		t.Run(stage, func(t *testing.T) {
-			root := t.TempDir()
+			root := tempDir(t)
 			setHook(t, failAt(stage))
 			_, err := Publish(opts(root), []File{file("a", "a1"), file("g/k", "k1")})
 			require.Error(t, err)
@@ -518,7 +518,7 @@ func TestFailedFirstPublishLeavesNothing(t *testing.T) {
 func TestPublishNeverPutsAValueInAnErrorOrALogLine(t *testing.T) {
 	const canary = "CANARY-5e1d"
 	var buf bytes.Buffer
-	o := opts(t.TempDir())
+	o := opts(tempDir(t))
 	o.Logger = log.New(&buf, log.FormatJSON, zapcore.DebugLevel).Named("mountfs")
 	files := []File{file("a", canary), file("g/k", canary+"\xff")}
 	_, err := Publish(o, files)
@@ -537,7 +537,7 @@ func TestOnMemoryFS(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, mem, "/dev/shm is tmpfs")
 	}
-	_, err := OnMemoryFS(filepath.Join(t.TempDir(), "missing"))
+	_, err := OnMemoryFS(filepath.Join(tempDir(t), "missing"))
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 }
 
@@ -558,7 +558,7 @@ func TestPublishWarnsWhenNotMemoryBacked(t *testing.T) {
 			assert.Contains(t, buf.String(), fmt.Sprintf(`"dir":%q`, Dir(root)))
 		}
 	}
-	t.Run("t.TempDir", func(t *testing.T) { check(t, t.TempDir()) })
+	t.Run("t.TempDir", func(t *testing.T) { check(t, tempDir(t)) })
 	t.Run("/dev/shm", func(t *testing.T) {
 		if _, err := os.Stat("/dev/shm"); err != nil {
 			t.Skip("no /dev/shm")
@@ -606,7 +606,7 @@ func TestVersionNamesAreUniqueWithinOneNanosecond(t *testing.T) {
 	now = func() time.Time { return stopped }
 	t.Cleanup(func() { now = time.Now })
 
-	root := t.TempDir()
+	root := tempDir(t)
 	var got []string
 	for range 3 {
 		res, err := Publish(opts(root), []File{file("k", "v")})
@@ -620,7 +620,7 @@ func TestVersionNamesAreUniqueWithinOneNanosecond(t *testing.T) {
 	}, got)
 
 	// Names are never reused while a version with that name is on disk.
-	p := &publisher{dir: t.TempDir(), uid: -1, gid: -1, logger: log.Nop()}
+	p := &publisher{dir: tempDir(t), uid: -1, gid: -1, logger: log.Nop()}
 	seen := map[string]bool{}
 	for range 20 {
 		v, err := p.mkVersionDir()
@@ -676,8 +676,8 @@ func TestRepublishAsNonRoot(t *testing.T) {
 func TestPublishRefusesASymlinkedMount(t *testing.T) {
 	for _, link := range []string{"etc/flyte/secrets", "etc/flyte", "etc"} {
 		t.Run(link, func(t *testing.T) {
-			root := t.TempDir()
-			elsewhere := filepath.Join(t.TempDir(), "private")
+			root := tempDir(t)
+			elsewhere := filepath.Join(tempDir(t), "private")
 			require.NoError(t, os.MkdirAll(filepath.Join(elsewhere, "flyte", "secrets"), 0o700))
 			require.NoError(t, os.Chmod(elsewhere, 0o700))
 			target := elsewhere
@@ -700,8 +700,8 @@ func TestPublishRefusesASymlinkedMount(t *testing.T) {
 		})
 	}
 	// The root prefix itself may be a symlink: the user named it.
-	real := t.TempDir()
-	root := filepath.Join(t.TempDir(), "root")
+	real := tempDir(t)
+	root := filepath.Join(tempDir(t), "root")
 	require.NoError(t, os.Symlink(real, root))
 	_, err := Publish(opts(root), []File{file("k", "v")})
 	require.NoError(t, err)

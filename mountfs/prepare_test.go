@@ -105,7 +105,7 @@ var (
 
 func TestPrepareThenAbortLeavesThePreviousVersion(t *testing.T) {
 	check := func(t *testing.T, next Options) {
-		root := t.TempDir()
+		root := tempDir(t)
 		dir := Dir(root)
 		first, err := Publish(opts(root), previousSet)
 		require.NoError(t, err)
@@ -164,7 +164,7 @@ func TestPrepareThenCommitEqualsPublish(t *testing.T) {
 	now = func() time.Time { return stopped }
 	t.Cleanup(func() { now = time.Now })
 
-	split, whole := t.TempDir(), t.TempDir()
+	split, whole := tempDir(t), tempDir(t)
 	for _, root := range []string{split, whole} {
 		_, err := Publish(opts(root), previousSet)
 		require.NoError(t, err)
@@ -234,7 +234,7 @@ func TestFailedPrepareLeavesNothing(t *testing.T) {
 				name = tt.name + "/first publish"
 			}
 			t.Run(name, func(t *testing.T) {
-				root := t.TempDir()
+				root := tempDir(t)
 				dir := Dir(root)
 				var before map[string]node
 				if !first {
@@ -278,7 +278,7 @@ func TestFailedPrepareLeavesNothing(t *testing.T) {
 
 func TestAbortAfterCommitIsANoOp(t *testing.T) {
 	t.Run("after a commit", func(t *testing.T) {
-		root := t.TempDir()
+		root := tempDir(t)
 		dir := Dir(root)
 		_, err := Publish(opts(root), previousSet)
 		require.NoError(t, err)
@@ -298,7 +298,7 @@ func TestAbortAfterCommitIsANoOp(t *testing.T) {
 	})
 
 	t.Run("after a failed commit", func(t *testing.T) {
-		root := t.TempDir()
+		root := tempDir(t)
 		dir := Dir(root)
 		_, err := Publish(opts(root), previousSet)
 		require.NoError(t, err)
@@ -319,7 +319,7 @@ func TestAbortAfterCommitIsANoOp(t *testing.T) {
 	})
 
 	t.Run("twice, and Commit after Abort", func(t *testing.T) {
-		root := t.TempDir()
+		root := tempDir(t)
 		dir := Dir(root)
 		_, err := Publish(opts(root), previousSet)
 		require.NoError(t, err)
@@ -343,7 +343,7 @@ func TestAbortAfterCommitIsANoOp(t *testing.T) {
 }
 
 func TestPendingHoldsThePublishLock(t *testing.T) {
-	p, err := Prepare(opts(t.TempDir()), previousSet)
+	p, err := Prepare(opts(tempDir(t)), previousSet)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Abort() })
 	done := make(chan error, 1)
@@ -373,7 +373,7 @@ func TestPendingHoldsThePublishLock(t *testing.T) {
 // TestPublishLockFile: the lock is a plain file in the mount directory,
 // hidden from tasks like every ".." name, that any user may open to lock.
 func TestPublishLockFile(t *testing.T) {
-	root := t.TempDir()
+	root := tempDir(t)
 	_, err := Publish(opts(root), previousSet)
 	require.NoError(t, err)
 	fi, err := os.Lstat(filepath.Join(Dir(root), lockName))
@@ -382,7 +382,7 @@ func TestPublishLockFile(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
 
 	// Anything but a regular file there fails the publish, naming the path.
-	root2 := t.TempDir()
+	root2 := tempDir(t)
 	require.NoError(t, os.MkdirAll(filepath.Join(Dir(root2), lockName), 0o700))
 	_, err = Publish(opts(root2), previousSet)
 	require.Error(t, err)
@@ -393,7 +393,7 @@ func TestPublishLockFile(t *testing.T) {
 // version current again, exactly as it was, and removes everything the
 // publish made; the mount is as before, inode for inode.
 func TestSwitchThenRevert(t *testing.T) {
-	root := t.TempDir()
+	root := tempDir(t)
 	dir := Dir(root)
 	_, err := Publish(opts(root), previousSet)
 	require.NoError(t, err)
@@ -415,7 +415,7 @@ func TestSwitchThenRevert(t *testing.T) {
 
 // TestRevertAFirstPublish leaves no ..data and no visible name.
 func TestRevertAFirstPublish(t *testing.T) {
-	root := t.TempDir()
+	root := tempDir(t)
 	pd, err := Prepare(opts(root), nextSet)
 	require.NoError(t, err)
 	require.NoError(t, pd.Switch())
@@ -426,7 +426,7 @@ func TestRevertAFirstPublish(t *testing.T) {
 // TestSwitchKeepsThePreviousVersionUntilFinish: the retiring of old
 // versions, which can take long, is Finish's, after the commit point.
 func TestSwitchKeepsThePreviousVersionUntilFinish(t *testing.T) {
-	root := t.TempDir()
+	root := tempDir(t)
 	dir := Dir(root)
 	first, err := Publish(opts(root), previousSet)
 	require.NoError(t, err)
@@ -446,7 +446,7 @@ func TestSwitchKeepsThePreviousVersionUntilFinish(t *testing.T) {
 // TestPublisherSame: a Publisher knows what it made current last, by path
 // and bytes; an aborted or reverted publish does not count.
 func TestPublisherSame(t *testing.T) {
-	p := NewPublisher(opts(t.TempDir()))
+	p := NewPublisher(opts(tempDir(t)))
 	assert.False(t, p.Same(nil), "nothing published yet")
 	_, err := p.Publish(previousSet)
 	require.NoError(t, err)
