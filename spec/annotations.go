@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/encoding/prototext"
 )
@@ -21,6 +22,11 @@ const (
 	annotationPrefix = "flyte.secrets/s"
 	flyteBase32      = "abcdefghijklmnopqrstuvwxyz123456"
 )
+
+// flyteEncoding is Flyte's base32, made on first use rather than at init.
+var flyteEncoding = sync.OnceValue(func() *base32.Encoding {
+	return base32.NewEncoding(flyteBase32).WithPadding(base32.NoPadding)
+})
 
 // isAnnotations reports whether data looks like an annotations file: its
 // first non-empty line is `name="...`, with a name of annotation characters.
@@ -55,16 +61,20 @@ func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// annotation is one flyte.secrets/s<N> line.
+// annotation is one line whose name starts with flyte.secrets/s.
 type annotation struct {
 	name  string
-	index string // N, decimal digits
+	index string // what follows the prefix: s0 gives "0"
 	line  int
 	value string
 }
 
-// parseAnnotations reads the requests of an annotations file, in the order
-// of N. Other annotations are skipped.
+// parseAnnotations reads the requests of an annotations file. Every
+// annotation whose name starts with flyte.secrets/s is one, as Flyte's own
+// unmarshaler takes them (it reads the prefix, not the number after it);
+// other annotations are skipped. They come in the order of what follows the
+// prefix: numbers (s0, s1, ..., s10) by value first, then any other suffix
+// in byte order.
 func parseAnnotations(origin string, data []byte) ([]Raw, error) {
 	if n := countAnnotations(data); n > MaxRequests {
 		return nil, tooMany(origin, n)
@@ -90,33 +100,84 @@ func parseAnnotations(origin string, data []byte) ([]Raw, error) {
 			return nil, fmt.Errorf("%s: line %d: annotation %s: the value is not a double-quoted Go string", origin, n, quote(name))
 		}
 		index, ok := strings.CutPrefix(name, annotationPrefix)
-		if !ok || index == "" || strings.Trim(index, "0123456789") != "" {
+		if !ok {
 			continue
 		}
 		found = append(found, annotation{name: name, index: index, line: n, value: value})
 	}
-	sort.SliceStable(found, func(i, j int) bool { return lessDecimal(found[i].index, found[j].index) })
+	sort.SliceStable(found, func(i, j int) bool { return lessIndex(found[i].index, found[j].index) })
 
 	if len(found) == 0 {
 		return nil, nil
 	}
-	enc := base32.NewEncoding(flyteBase32).WithPadding(base32.NoPadding)
-	s := schema()
 	raws := make([]Raw, 0, len(found))
 	for _, a := range found {
 		where := fmt.Sprintf("%s: line %d: annotation %s", origin, a.line, bare(a.name))
-		text, err := enc.DecodeString(a.value)
+		r, err := decodeAnnotation(where, origin+" annotation "+bare(a.name), a.value)
 		if err != nil {
-			return nil, fmt.Errorf("%s: the value is not base32 in Flyte's alphabet (%s, no padding): %v", where, flyteBase32, err)
+			return nil, err
 		}
-		m := s.newMessage(msgSecret)
-		if err := (prototext.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(text, m); err != nil {
-			return nil, fmt.Errorf("%s: the decoded value is not a core.Secret in protobuf text format: %s", where, trimErr(err))
-		}
-		raws = append(raws, s.raws(origin+" annotation "+bare(a.name), msgSecret, m)...)
+		raws = append(raws, r...)
 	}
 	return raws, nil
 }
+
+// decodeAnnotation reads one annotation's value: a core.Secret in protobuf
+// text format, base32-encoded in Flyte's alphabet without padding. where
+// begins its errors; origin names the request.
+func decodeAnnotation(where, origin, value string) ([]Raw, error) {
+	text, err := flyteEncoding().DecodeString(value)
+	if err != nil {
+		return nil, fmt.Errorf("%s: the value is not base32 in Flyte's alphabet (%s, no padding): %v", where, flyteBase32, err)
+	}
+	s := schema()
+	m := s.newMessage(msgSecret)
+	if err := (prototext.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(text, m); err != nil {
+		return nil, fmt.Errorf("%s: the decoded value is not a core.Secret in protobuf text format: %s", where, trimErr(err))
+	}
+	return s.raws(origin, msgSecret, m), nil
+}
+
+// isAnnotationValue reports whether data is what a downward-API item for
+// one annotation holds (metadata.annotations['flyte.secrets/s0']): the bare
+// value, one word, with no quotes and no "name=". It takes every letter,
+// digit and "=", not only Flyte's alphabet, so that a value in another
+// base32 alphabet, or padded, is reported as such rather than as an unknown
+// format. No binary spec that holds a secret is made of these bytes alone
+// (a core.SecurityContext's secrets are field 2, tag byte 0x12), and JSON's
+// bare words (true, false, null) and numbers are tried as JSON first.
+func isAnnotationValue(trimmed []byte) bool {
+	if len(trimmed) == 0 {
+		return false
+	}
+	for _, c := range trimmed {
+		if !isAlnum(c) && c != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseAnnotationValue reads a bare annotation value: one request.
+func parseAnnotationValue(origin string, trimmed []byte) ([]Raw, error) {
+	where := origin + ": a bare annotation value (what a downward-API item for one flyte.secrets/s<N> annotation holds)"
+	return decodeAnnotation(where, origin+" secret 1", string(trimmed))
+}
+
+// lessIndex orders what follows flyte.secrets/s: decimal numbers by value,
+// before any other suffix; other suffixes in byte order.
+func lessIndex(a, b string) bool {
+	da, db := isDecimal(a), isDecimal(b)
+	switch {
+	case da && db:
+		return lessDecimal(a, b)
+	case da != db:
+		return da
+	}
+	return a < b
+}
+
+func isDecimal(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
 
 // lessDecimal compares two strings of decimal digits by their value, however
 // long they are.

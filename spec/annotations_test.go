@@ -58,9 +58,29 @@ func TestParseFileAnnotations(t *testing.T) {
 			want: []Raw{{Origin: o + " annotation flyte.secrets/s0", Shape: ShapeCore, Key: "k", MountRequirement: MountFile}},
 		},
 		{
-			name: "other flyte.secrets names are not ours",
-			data: line("flyte.secrets/sx", "garbage") + line("flyte.secrets/s", "garbage") + line("flyte.secrets/s0", `key: "k"`),
+			// Flyte's unmarshaler takes every name with the prefix, whatever
+			// follows it: numbers first, by value, then the rest in byte order.
+			name: "every name that starts with flyte.secrets/s is read, as Flyte reads it",
+			data: line("flyte.secrets/sx", `key: "kx"`) + line("flyte.secrets/s", `key: "k-bare"`) +
+				line("flyte.secrets/s10", `key: "k10"`) + line("flyte.secrets/s-b", `key: "kb"`) + line("flyte.secrets/s9", `key: "k9"`),
+			want: []Raw{
+				{Origin: o + " annotation flyte.secrets/s9", Shape: ShapeCore, Key: "k9"},
+				{Origin: o + " annotation flyte.secrets/s10", Shape: ShapeCore, Key: "k10"},
+				{Origin: o + " annotation flyte.secrets/s", Shape: ShapeCore, Key: "k-bare"},
+				{Origin: o + " annotation flyte.secrets/s-b", Shape: ShapeCore, Key: "kb"},
+				{Origin: o + " annotation flyte.secrets/sx", Shape: ShapeCore, Key: "kx"},
+			},
+		},
+		{
+			name: "names without the prefix are not ours",
+			data: line("flyte.secrets/S0", "garbage") + line("flyte.secrets/other", "garbage") + line("x.flyte.secrets/s1", "garbage") +
+				line("flyte.secrets/s0", `key: "k"`),
 			want: []Raw{{Origin: o + " annotation flyte.secrets/s0", Shape: ShapeCore, Key: "k"}},
+		},
+		{
+			name:      "a bad value under the prefix is an error, as in Flyte",
+			data:      line("flyte.secrets/s0", `key: "k"`) + `flyte.secrets/sx="garbage!"` + "\n",
+			wantError: o + `: line 2: annotation flyte.secrets/sx: the value is not base32 in Flyte's alphabet (abcdefghijklmnopqrstuvwxyz123456, no padding): illegal base32 data at input byte 7`,
 		},
 		{
 			name: "no Flyte annotations",
@@ -138,4 +158,87 @@ func TestParseFileHostileName(t *testing.T) {
 	_, _, err := ParseFile(strings.Repeat("n", 5000)+"\x00", nil)
 	require.Error(t, err)
 	assert.Equal(t, `spec "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"...(5001 bytes): the file is empty`, err.Error())
+}
+
+// A downward-API item for one annotation
+// (metadata.annotations['flyte.secrets/s0']) holds the bare value, with no
+// name, no quotes and no newline.
+func TestParseFileAnnotationValue(t *testing.T) {
+	const o = `spec "s0"`
+	tests := []struct {
+		name       string
+		data       string
+		want       []Raw
+		wantFormat Format
+		wantError  string
+	}{
+		{
+			name:       "the contract's example, as the kubelet writes it",
+			data:       "nnsxsoraejwxsx2lmv3secq",
+			want:       []Raw{{Origin: o + " secret 1", Shape: ShapeCore, Key: "my_key"}},
+			wantFormat: FormatAnnotationValue,
+		},
+		{
+			name: "with a newline after it, as echo writes it",
+			data: annotationValue(`group: "certs" key: "tls-cert" mount_requirement: FILE env_var: "TLS_PATH"`) + "\n",
+			want: []Raw{{Origin: o + " secret 1", Shape: ShapeCore, Key: "tls-cert", Group: "certs",
+				MountRequirement: MountFile, EnvVar: "TLS_PATH"}},
+			wantFormat: FormatAnnotationValue,
+		},
+		{
+			name:      "RFC 4648 base32 is not Flyte's",
+			data:      "NNSXSORAEJWXSX2LMV3SECQ",
+			wantError: o + `: a bare annotation value (what a downward-API item for one flyte.secrets/s<N> annotation holds): the value is not base32 in Flyte's alphabet (abcdefghijklmnopqrstuvwxyz123456, no padding): illegal base32 data at input byte 0`,
+		},
+		{
+			name:      "padding",
+			data:      "nnsxsoraejwxsx2lmv3secq=",
+			wantError: o + `: a bare annotation value (what a downward-API item for one flyte.secrets/s<N> annotation holds): the value is not base32 in Flyte's alphabet (abcdefghijklmnopqrstuvwxyz123456, no padding): illegal base32 data at input byte 23`,
+		},
+		{
+			name:      "base32 of something that is not a core.Secret",
+			data:      annotationValue(`key: "unterminated`),
+			wantError: o + `: a bare annotation value (what a downward-API item for one flyte.secrets/s<N> annotation holds): the decoded value is not a core.Secret in protobuf text format: unexpected EOF`,
+		},
+		{
+			name:      "two words are not one value",
+			data:      "nnsxsoraejwxsx2lmv3secq nnsxsoraejwxsx2lmv3secq",
+			wantError: o + ": not JSON, not a downward-API annotations file, and not well-formed binary protobuf: cannot parse reserved wire type",
+		},
+		{
+			name:      "JSON's bare words are JSON",
+			data:      "null",
+			wantError: o + ": want a JSON string, object or list, got null",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, format, err := ParseFile("s0", []byte(tt.data))
+			if tt.wantError != "" {
+				require.Error(t, err)
+				assert.Equal(t, tt.wantError, err.Error())
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantFormat, format)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// The bare value and the annotations file that holds it give the same
+// requests.
+func TestAnnotationValueMatchesTheFile(t *testing.T) {
+	for _, text := range []string{s0Text, "group: \"postgres\"\nkey: \"db-password\"\n", `key: "k" mount_requirement: 2 future: 3`} {
+		v := annotationValue(text)
+		fromFile, _, err := ParseFile("f", []byte(fmt.Sprintf("flyte.secrets/s0=%q\n", v)))
+		require.NoError(t, err)
+		fromValue, format, err := ParseFile("f", []byte(v))
+		require.NoError(t, err)
+		assert.Equal(t, FormatAnnotationValue, format)
+		require.Len(t, fromValue, 1)
+		require.Len(t, fromFile, 1)
+		fromValue[0].Origin = fromFile[0].Origin
+		assert.Equal(t, fromFile, fromValue)
+	}
 }

@@ -4,9 +4,11 @@
 // Requests come from --secret values (ParseFlag), from FLYTE_SECRETS and
 // other JSON in the Python SDK's shape (ParseSDKJSON), and from --spec files
 // whose format is detected from their content (ParseFile): SDK JSON,
-// protobuf JSON of core.Secret, core.SecurityContext, core.TaskTemplate or
-// task.TaskSpec, binary protobuf of task.TaskSpec or core.TaskTemplate, and
-// the Kubernetes downward-API annotations file with which Flyte marks a pod.
+// protobuf JSON of core.Secret, core.SecurityContext, core.TaskTemplate,
+// task.TaskSpec or Flyte 1's admin.TaskSpec, binary protobuf of
+// task.TaskSpec (admin.TaskSpec is the same bytes) or core.TaskTemplate,
+// the Kubernetes downward-API annotations file with which Flyte marks a pod,
+// and a downward-API item for one of those annotations (the bare value).
 // Each parser returns Raw requests; Validate applies Flyte's rules to all of
 // them at once and returns the Requests, or one *Error that lists every
 // problem.
@@ -40,9 +42,24 @@
 //     unless it is a binary task spec (a TaskTemplate may begin with '"').
 //     A file of plain text that happens to be well-formed wire format is
 //     "not a recognized spec" rather than a message with no requests.
-//   - In an annotations file, only flyte.secrets/s<N> with N all digits is
-//     read; a line that is not name="value", a value that is not a
-//     double-quoted Go string, or a name given twice is an error.
+//   - In an annotations file every annotation whose name starts with
+//     flyte.secrets/s is read, whatever follows (s0, s12, sx), as Flyte's
+//     own unmarshaler reads them, and one whose value does not decode is an
+//     error, as there. They are taken numbers first (by value), then the
+//     other names in byte order. A line that is not name="value", a value
+//     that is not a double-quoted Go string, or a name given twice is an
+//     error.
+//   - A file that is one word of letters, digits and "=" (after surrounding
+//     whitespace, such as echo's newline, is dropped) is a bare annotation
+//     value: what a downward-API item for
+//     metadata.annotations['flyte.secrets/s0'] holds. It is tried after
+//     JSON (so true, false, null and numbers stay JSON) and before binary
+//     protobuf: a binary spec that holds a secret always has a byte below
+//     0x20 (the tag of SecurityContext.secrets is 0x12). A value in the RFC
+//     4648 alphabet, or padded, is reported as such.
+//   - {"template": {...}} is Flyte 1's admin.TaskSpec; it is tried after
+//     "taskTemplate" and "securityContext". Its binary form is field 1 for
+//     the template, as in task.TaskSpec, and reads as one.
 //   - --secret also takes as_env_var as another name for env; an empty
 //     value for group, group_version, env or mount means the field is unset.
 //   - The rule that a file request's key may not be another file request's

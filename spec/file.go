@@ -20,6 +20,8 @@ const (
 	FormatTaskSpecProto                         // binary task.TaskSpec
 	FormatProto                                 // another well-formed binary message: no requests
 	FormatAnnotations                           // Kubernetes downward-API annotations file
+	FormatAdminTaskSpecJSON                     // protobuf JSON of Flyte 1's admin.TaskSpec
+	FormatAnnotationValue                       // a downward-API item of one annotation: the bare value
 )
 
 var formatNames = map[Format]string{
@@ -32,6 +34,8 @@ var formatNames = map[Format]string{
 	FormatTaskSpecProto:       "binary task.TaskSpec",
 	FormatProto:               "binary protobuf without a task template",
 	FormatAnnotations:         "downward-API annotations",
+	FormatAdminTaskSpecJSON:   "admin.TaskSpec JSON",
+	FormatAnnotationValue:     "downward-API annotation value",
 }
 
 func (f Format) String() string {
@@ -47,8 +51,12 @@ func (f Format) String() string {
 //
 //   - a Kubernetes downward-API annotations file (flyte.secrets/s<N>);
 //   - JSON: the SDK's shape, or the protobuf JSON of core.Secret,
-//     core.SecurityContext, core.TaskTemplate or task.TaskSpec;
-//   - binary protobuf of task.TaskSpec or core.TaskTemplate.
+//     core.SecurityContext, core.TaskTemplate, task.TaskSpec or Flyte 1's
+//     admin.TaskSpec;
+//   - a downward-API item for one annotation: the bare value alone, one
+//     word of letters and digits;
+//   - binary protobuf of task.TaskSpec (or admin.TaskSpec, the same bytes)
+//     or core.TaskTemplate.
 //
 // An empty file is an error. A well-formed spec that requests no secrets
 // gives no requests and no error; saying so is the caller's job.
@@ -76,6 +84,10 @@ func parseFile(origin string, data []byte) ([]Raw, Format, error) {
 	}
 	if json.Valid(trimmed) {
 		return parseJSON(origin, trimmed, true)
+	}
+	if isAnnotationValue(trimmed) {
+		raws, err := parseAnnotationValue(origin, trimmed)
+		return raws, FormatAnnotationValue, err
 	}
 	if c := trimmed[0]; c == '{' || c == '[' || c == '"' {
 		// Meant as JSON, most likely. A binary TaskTemplate may begin with

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var update = flag.Bool("update", false, "rewrite the generated fixtures in ../testdata/specs (taskspec.pb, tasktemplate.pb, annotations)")
+var update = flag.Bool("update", false, "rewrite the generated fixtures in ../testdata/specs (taskspec.pb, tasktemplate.pb, annotations, annotation-s0)")
 
 const fixtureDir = "../testdata/specs"
 
@@ -37,7 +37,7 @@ var (
 func annotationsFixture() []byte {
 	annotations := []struct{ name, value string }{
 		{"cluster-autoscaler.kubernetes.io/safe-to-evict", "false"},
-		{"flyte.secrets/s0", annotationValue(`key:"openai-key"  mount_requirement:ENV_VAR  env_var:"OPENAI_API_KEY"`)},
+		{"flyte.secrets/s0", annotationValue(s0Text)},
 		{"flyte.secrets/s1", annotationValue("group: \"postgres\"\nkey: \"db-password\"\nmount_requirement: ENV_VAR\n")},
 		{"flyte.secrets/s2", annotationValue(`group:"certs" key:"tls-cert" mount_requirement:FILE`)},
 		{"kubernetes.io/config.seen", "2026-11-26T20:00:00.000000000Z"},
@@ -51,13 +51,24 @@ func annotationsFixture() []byte {
 	return []byte(strings.TrimSuffix(b.String(), "\n"))
 }
 
-func writeFixtures(t *testing.T) {
-	files := map[string][]byte{
+// s0Text is the first of the demo's annotations, in protobuf text format.
+const s0Text = `key:"openai-key"  mount_requirement:ENV_VAR  env_var:"OPENAI_API_KEY"`
+
+// generatedFixtures are the fixtures the tests write. annotation-s0 is what
+// a downward-API item for the one annotation
+// metadata.annotations['flyte.secrets/s0'] holds: the bare value, with no
+// newline.
+func generatedFixtures() map[string][]byte {
+	return map[string][]byte{
 		"tasktemplate.pb": pbTaskTemplate(pbSecurityContext(templateSecrets...)),
 		"taskspec.pb":     pbTaskSpec(pbTaskTemplate(pbSecurityContext(specSecrets...))),
 		"annotations":     annotationsFixture(),
+		"annotation-s0":   []byte(annotationValue(s0Text)),
 	}
-	for name, data := range files {
+}
+
+func writeFixtures(t *testing.T) {
+	for name, data := range generatedFixtures() {
 		require.NoError(t, os.WriteFile(filepath.Join(fixtureDir, name), data, 0o644))
 	}
 }
@@ -131,6 +142,17 @@ func TestFixtures(t *testing.T) {
 		{file: "taskspec.pb", wantFormat: FormatTaskSpecProto, want: specs, wantPaths: []string{"/etc/flyte/secrets/snowflake/private-key"}},
 		{file: "demo-task.json", wantFormat: FormatTaskTemplateJSON, want: demo, wantPaths: []string{"/etc/flyte/secrets/certs/tls-cert"}},
 		{file: "annotations", wantFormat: FormatAnnotations, want: demo, wantPaths: []string{"/etc/flyte/secrets/certs/tls-cert"}},
+		{file: "annotation-s0", wantFormat: FormatAnnotationValue, want: []Request{openai}},
+		{
+			file:       "admin-taskspec.json",
+			wantFormat: FormatAdminTaskSpecJSON,
+			want: []Request{
+				{Key: "token", Group: "github", EnvVar: "GH_TOKEN"},
+				{Key: "service-account.json", Group: "gcp", File: true},
+				{Key: "webhook-url", EnvVar: "WEBHOOK_URL"},
+			},
+			wantPaths: []string{"/etc/flyte/secrets/gcp/service-account.json"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -158,12 +180,7 @@ func TestFixtures(t *testing.T) {
 // TestFixturesGenerated checks that the committed binary fixtures are what
 // the generator writes, so that they cannot drift from the test's intent.
 func TestFixturesGenerated(t *testing.T) {
-	want := map[string][]byte{
-		"tasktemplate.pb": pbTaskTemplate(pbSecurityContext(templateSecrets...)),
-		"taskspec.pb":     pbTaskSpec(pbTaskTemplate(pbSecurityContext(specSecrets...))),
-		"annotations":     annotationsFixture(),
-	}
-	for name, data := range want {
+	for name, data := range generatedFixtures() {
 		got, err := os.ReadFile(filepath.Join(fixtureDir, name))
 		require.NoError(t, err)
 		assert.Equal(t, data, got, "%s is stale: run go test ./spec -run TestFixtures -update", name)

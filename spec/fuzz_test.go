@@ -204,14 +204,19 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		"clash":   `["my-secret", "my_secret", {"key": "certs", "mount": "/etc/flyte/secrets"}, {"key": "x", "group": "Certs", "mount": "/etc/flyte/secrets"}]`,
 	}
 	files := map[string][]byte{
-		"core-secret":    []byte(`{"key": "k", "mount_requirement": "FILE", "envVar": "K_PATH"}`),
-		"mixed-secrets":  []byte(`{"secrets": ["a", {"key": "c", "envVar": "C"}, {"key": "d", "mountRequirement": 2}]}`),
-		"bad-enum":       []byte(`{"taskTemplate": {"securityContext": {"secrets": [{"key": "k", "mountRequirement": "File"}]}}}`),
-		"template-first": pbBytes(nil, 8, pbSecurityContext(pbSecret{key: "k", mount: 2, envVar: "P"})),
-		"quote-first":    pbBytes(pbBytes(nil, 4, nil), 8, pbSecurityContext(pbSecret{key: "../k", mount: 2})),
-		"annotation-bad": []byte("flyte.secrets/s0=\"NNSX\"\n"),
-		"annotation-nul": []byte("flyte.secrets/s1=" + strconv.Quote(annotationValue(`key: "a\x00b" mount_requirement: FILE`)) + "\n"),
-		"text":           []byte("h1h2h3"),
+		"core-secret":           []byte(`{"key": "k", "mount_requirement": "FILE", "envVar": "K_PATH"}`),
+		"mixed-secrets":         []byte(`{"secrets": ["a", {"key": "c", "envVar": "C"}, {"key": "d", "mountRequirement": 2}]}`),
+		"bad-enum":              []byte(`{"taskTemplate": {"securityContext": {"secrets": [{"key": "k", "mountRequirement": "File"}]}}}`),
+		"template-first":        pbBytes(nil, 8, pbSecurityContext(pbSecret{key: "k", mount: 2, envVar: "P"})),
+		"quote-first":           pbBytes(pbBytes(nil, 4, nil), 8, pbSecurityContext(pbSecret{key: "../k", mount: 2})),
+		"annotation-bad":        []byte("flyte.secrets/s0=\"NNSX\"\n"),
+		"annotation-nul":        []byte("flyte.secrets/s1=" + strconv.Quote(annotationValue(`key: "a\x00b" mount_requirement: FILE`)) + "\n"),
+		"text":                  []byte("h1h2h3"),
+		"annotation-value":      []byte(annotationValue(`group: "certs" key: "tls-cert" mount_requirement: FILE`) + "\n"),
+		"annotation-value-rfc":  []byte("NNSXSORAEJWXSX2LMV3SECQ="),
+		"annotation-any-suffix": []byte("flyte.secrets/s=" + strconv.Quote(annotationValue(`key: "a"`)) + "\nflyte.secrets/sx=" + strconv.Quote(annotationValue(`key: "../b" mount_requirement: FILE`)) + "\n"),
+		"admin-taskspec":        []byte(`{"template": {"securityContext": {"secrets": [{"key": "k", "group": "G", "mountRequirement": "FILE"}]}}, "description": {}}`),
+		"admin-taskspec-binary": pbBytes(pbTaskSpec(pbTaskTemplate(pbSecurityContext(pbSecret{key: "k", mount: 2}))), 2, pbString(nil, 2, "d")),
 	}
 	entries, err := os.ReadDir(fixtureDir)
 	require.NoError(t, err)

@@ -95,12 +95,12 @@ func pbTaskSpec(template []byte) []byte {
 	return pbBytes(nil, 1, template)
 }
 
-// flyteEncoding is Flyte's base32 for annotation values, written here again
+// testEncoding is Flyte's base32 for annotation values, written here again
 // so that the test does not lean on the code it tests.
-func flyteEncoding() *base32.Encoding {
+func testEncoding() *base32.Encoding {
 	return base32.NewEncoding("abcdefghijklmnopqrstuvwxyz123456").WithPadding(base32.NoPadding)
 }
 
 func annotationValue(text string) string {
-	return flyteEncoding().EncodeToString([]byte(text))
+	return testEncoding().EncodeToString([]byte(text))
 }

@@ -44,8 +44,8 @@ var taskTemplateJSONFields = []string{
 
 // parseJSON reads a JSON spec. With anyShape (a --spec file) it also takes
 // the protobuf JSON forms of core.Secret, core.SecurityContext,
-// core.TaskTemplate and task.TaskSpec; without it (FLYTE_SECRETS) only the
-// SDK's shape.
+// core.TaskTemplate, task.TaskSpec and admin.TaskSpec; without it
+// (FLYTE_SECRETS) only the SDK's shape.
 func parseJSON(origin string, data []byte, anyShape bool) ([]Raw, Format, error) {
 	if err := checkJSON(data); err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", origin, err)
@@ -72,6 +72,10 @@ func parseJSON(origin string, data []byte, anyShape bool) ([]Raw, Format, error)
 		case fields.has("securityContext", "security_context"):
 			raws, err := decodeProtoJSON(origin, data, msgTaskTemplate)
 			return raws, FormatTaskTemplateJSON, err
+		case fields.has("template"):
+			// Flyte 1's admin.TaskSpec: {"template": {...}, "description": {...}}.
+			raws, err := decodeProtoJSON(origin, data, msgAdminTaskSpec)
+			return raws, FormatAdminTaskSpecJSON, err
 		}
 	}
 	switch {
@@ -110,7 +114,7 @@ func parseJSON(origin string, data []byte, anyShape bool) ([]Raw, Format, error)
 		return raws, FormatTaskTemplateJSON, err
 	}
 	if anyShape {
-		return nil, 0, fmt.Errorf(`%s: a JSON object must have "key" (one secret), "secrets" (a list), "securityContext" (a core.TaskTemplate) or "taskTemplate" (a task.TaskSpec)`, origin)
+		return nil, 0, fmt.Errorf(`%s: a JSON object must have "key" (one secret), "secrets" (a list), "securityContext" (a core.TaskTemplate), "taskTemplate" (a task.TaskSpec) or "template" (an admin.TaskSpec)`, origin)
 	}
 	return nil, 0, fmt.Errorf(`%s: a JSON object must have "key" (one secret) or "secrets" (a list)`, origin)
 }

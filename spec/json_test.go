@@ -281,6 +281,25 @@ func TestParseFileJSON(t *testing.T) {
 			wantError: o + ` secret 2: mount_requirement "file" is not ANY, ENV_VAR or FILE`,
 		},
 		{
+			name: "Flyte 1's admin.TaskSpec, snake_case inside",
+			data: `{"template": {"security_context": {"secrets": [{"key": "a", "mount_requirement": 2}, {"key": "b"}]}}, "description": {"short_description": "d"}}`,
+			want: []Raw{
+				{Origin: o + " secret 1", Shape: ShapeCore, Key: "a", MountRequirement: MountFile},
+				{Origin: o + " secret 2", Shape: ShapeCore, Key: "b"},
+			},
+			wantFormat: FormatAdminTaskSpecJSON,
+		},
+		{
+			name:       "an admin.TaskSpec without a template holds nothing",
+			data:       `{"template": null, "description": {}}`,
+			wantFormat: FormatAdminTaskSpecJSON,
+		},
+		{
+			name:      "bad enum name deep in an admin.TaskSpec",
+			data:      `{"template": {"securityContext": {"secrets": [{"key": "a", "mountRequirement": "File"}]}}}`,
+			wantError: o + ` secret 1: mountRequirement "File" is not ANY, ENV_VAR or FILE`,
+		},
+		{
 			name:      "a core field of the wrong type",
 			data:      `{"securityContext": {"secrets": [{"key": 7}]}}`,
 			wantError: o + ` secret 1: core.Secret JSON: field "key" must be a string, got a number`,
@@ -298,7 +317,7 @@ func TestParseFileJSON(t *testing.T) {
 		{
 			name:      "an object of no known kind",
 			data:      `{"secret": ["a"]}`,
-			wantError: o + `: a JSON object must have "key" (one secret), "secrets" (a list), "securityContext" (a core.TaskTemplate) or "taskTemplate" (a task.TaskSpec)`,
+			wantError: o + `: a JSON object must have "key" (one secret), "secrets" (a list), "securityContext" (a core.TaskTemplate), "taskTemplate" (a task.TaskSpec) or "template" (an admin.TaskSpec)`,
 		},
 		{
 			name:      "null",

@@ -33,6 +33,7 @@ import (
 //	message SecurityContext { repeated Secret secrets = 2; }
 //	message TaskTemplate { SecurityContext security_context = 8; }
 //	message TaskSpec { TaskTemplate task_template = 1; }
+//	message AdminTaskSpec { TaskTemplate template = 1; } // Flyte 1's admin.TaskSpec
 //
 // It is built on first use, never at init, so that a run that reads no
 // protobuf pays nothing for it. It is built the way generated code builds
@@ -43,7 +44,7 @@ import (
 
 // Field numbers, as in flyteidl.
 const (
-	fieldTaskSpecTaskTemplate        protowire.Number = 1
+	fieldTaskSpecTaskTemplate        protowire.Number = 1 // admin.TaskSpec.template too
 	fieldTaskTemplateSecurityContext protowire.Number = 8
 	fieldSecurityContextSecrets      protowire.Number = 2
 	fieldSecretGroup                 protowire.Number = 1
@@ -100,6 +101,7 @@ const (
 	msgSecurityContext
 	msgTaskTemplate
 	msgTaskSpec
+	msgAdminTaskSpec
 )
 
 var msgNames = [...]string{
@@ -107,18 +109,20 @@ var msgNames = [...]string{
 	msgSecurityContext: "core.SecurityContext",
 	msgTaskTemplate:    "core.TaskTemplate",
 	msgTaskSpec:        "task.TaskSpec",
+	msgAdminTaskSpec:   "admin.TaskSpec",
 }
 
 // protoSchema holds the built descriptors.
 type protoSchema struct {
 	file protoreflect.FileDescriptor
-	msgs [4]protoreflect.MessageDescriptor
+	msgs [5]protoreflect.MessageDescriptor
 
 	secretGroup, secretGroupVersion, secretKey protoreflect.FieldDescriptor
 	secretMount, secretEnvVar                  protoreflect.FieldDescriptor
 	securityContextSecrets                     protoreflect.FieldDescriptor
 	taskTemplateSecurityContext                protoreflect.FieldDescriptor
 	taskSpecTaskTemplate                       protoreflect.FieldDescriptor
+	adminTaskSpecTemplate                      protoreflect.FieldDescriptor
 }
 
 // schema builds the descriptors once, on first use. schemaBuilt lets a
@@ -143,6 +147,7 @@ func buildSchema() *protoSchema {
 	s.msgs[msgSecurityContext] = msgs.ByName("SecurityContext")
 	s.msgs[msgTaskTemplate] = msgs.ByName("TaskTemplate")
 	s.msgs[msgTaskSpec] = msgs.ByName("TaskSpec")
+	s.msgs[msgAdminTaskSpec] = msgs.ByName("AdminTaskSpec")
 	secret := s.msgs[msgSecret].Fields()
 	s.secretGroup = secret.ByNumber(fieldSecretGroup)
 	s.secretGroupVersion = secret.ByNumber(fieldSecretGroupVersion)
@@ -152,6 +157,7 @@ func buildSchema() *protoSchema {
 	s.securityContextSecrets = s.msgs[msgSecurityContext].Fields().ByNumber(fieldSecurityContextSecrets)
 	s.taskTemplateSecurityContext = s.msgs[msgTaskTemplate].Fields().ByNumber(fieldTaskTemplateSecurityContext)
 	s.taskSpecTaskTemplate = s.msgs[msgTaskSpec].Fields().ByNumber(fieldTaskSpecTaskTemplate)
+	s.adminTaskSpecTemplate = s.msgs[msgAdminTaskSpec].Fields().ByNumber(fieldTaskSpecTaskTemplate)
 	return s
 }
 
@@ -209,6 +215,8 @@ func schemaDescriptor() []byte {
 		sub(nil, descMsgField, field("security_context", "securityContext", fieldTaskTemplateSecurityContext, labelOptional, typeMessage, "SecurityContext")))
 	taskSpec := message("TaskSpec",
 		sub(nil, descMsgField, field("task_template", "taskTemplate", fieldTaskSpecTaskTemplate, labelOptional, typeMessage, "TaskTemplate")))
+	adminTaskSpec := message("AdminTaskSpec",
+		sub(nil, descMsgField, field("template", "template", fieldTaskSpecTaskTemplate, labelOptional, typeMessage, "TaskTemplate")))
 
 	var file []byte
 	file = str(file, descFileName, schemaFile)
@@ -217,6 +225,7 @@ func schemaDescriptor() []byte {
 	file = sub(file, descFileMessage, securityContext)
 	file = sub(file, descFileMessage, taskTemplate)
 	file = sub(file, descFileMessage, taskSpec)
+	file = sub(file, descFileMessage, adminTaskSpec)
 	return str(file, descFileSyntax, "proto3")
 }
 
@@ -232,8 +241,12 @@ func (s *protoSchema) raws(origin string, kind msgKind, m protoreflect.Message) 
 	switch kind {
 	case msgSecret:
 		return []Raw{s.raw(origin, m)}
-	case msgTaskSpec:
-		m = m.Get(s.taskSpecTaskTemplate).Message()
+	case msgTaskSpec, msgAdminTaskSpec:
+		f := s.taskSpecTaskTemplate
+		if kind == msgAdminTaskSpec {
+			f = s.adminTaskSpecTemplate
+		}
+		m = m.Get(f).Message()
 		fallthrough
 	case msgTaskTemplate:
 		m = m.Get(s.taskTemplateSecurityContext).Message()

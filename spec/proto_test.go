@@ -66,6 +66,10 @@ func TestSchema(t *testing.T) {
 				Name:  proto.String("TaskSpec"),
 				Field: []*descriptorpb.FieldDescriptorProto{str(protoreflectField{"task_template", "taskTemplate", 1, opt, tMessage, proto.String(".flyteentrypoint.spec.TaskTemplate")})},
 			},
+			{
+				Name:  proto.String("AdminTaskSpec"),
+				Field: []*descriptorpb.FieldDescriptorProto{str(protoreflectField{"template", "template", 1, opt, tMessage, proto.String(".flyteentrypoint.spec.TaskTemplate")})},
+			},
 		},
 	}
 
@@ -136,6 +140,14 @@ func TestParseFileProto(t *testing.T) {
 	}{
 		{name: "TaskTemplate", data: template, want: wantRaws, wantFormat: FormatTaskTemplateProto},
 		{name: "TaskSpec", data: pbTaskSpec(template), want: wantRaws, wantFormat: FormatTaskSpecProto},
+		{
+			// Flyte 1's admin.TaskSpec: template (1), description (2). Its
+			// bytes read as a task.TaskSpec's, field 1 being the template in both.
+			name:       "admin.TaskSpec",
+			data:       pbBytes(pbTaskSpec(template), 2, pbString(nil, 2, "Trains the model.")),
+			want:       wantRaws,
+			wantFormat: FormatTaskSpecProto,
+		},
 		{
 			name:       "TaskTemplate that begins with field 8",
 			data:       templateFirst,
@@ -218,7 +230,7 @@ func TestParseFileProto(t *testing.T) {
 		},
 		{
 			name:      "text that happens to be wire format",
-			data:      []byte("h1h2h3"), // field 13, varints
+			data:      []byte("h1-h2h3"), // field 13, a varint; field 5, a fixed32 ("-" keeps it from being one bare word)
 			wantError: o + `: not a recognized spec: not JSON, not a downward-API annotations file (name="value" lines), and not a binary task.TaskSpec or core.TaskTemplate`,
 		},
 		{

@@ -12,7 +12,7 @@ import (
 )
 
 // The protobuf JSON forms of core.Secret, core.SecurityContext,
-// core.TaskTemplate and task.TaskSpec are read here, by hand, with the
+// core.TaskTemplate, task.TaskSpec and Flyte 1's admin.TaskSpec are read here, by hand, with the
 // rules of protobuf's JSON mapping for the few fields we read:
 //
 //   - a field is known by its JSON name (camelCase) or its proto name
@@ -34,6 +34,7 @@ type protoField struct{ json, proto string }
 
 var (
 	pfTaskTemplate    = protoField{"taskTemplate", "task_template"}
+	pfTemplate        = protoField{"template", "template"} // admin.TaskSpec's
 	pfSecurityContext = protoField{"securityContext", "security_context"}
 	pfSecrets         = protoField{"secrets", "secrets"}
 	pfGroup           = protoField{"group", "group"}
@@ -215,12 +216,16 @@ func decodeProtoJSON(origin string, data []byte, kind msgKind) ([]Raw, error) {
 			return nil, err
 		}
 		return []Raw{r}, nil
-	case msgTaskSpec:
+	case msgTaskSpec, msgAdminTaskSpec:
+		f := pfTaskTemplate
+		if kind == msgAdminTaskSpec {
+			f = pfTemplate
+		}
 		var m protoMessage
-		if m, err = readProtoObject(origin, kind, data, pfTaskTemplate); err != nil {
+		if m, err = readProtoObject(origin, kind, data, f); err != nil {
 			return nil, err
 		}
-		if data, err = m.message(origin, pfTaskTemplate); err != nil || data == nil {
+		if data, err = m.message(origin, f); err != nil || data == nil {
 			return nil, err
 		}
 		fallthrough

@@ -17,7 +17,7 @@ import (
 // mount_requirement name, which protojson's DiscardUnknown quietly reads as
 // ANY and we refuse; and the texts of errors.
 
-var protoJSONKinds = []msgKind{msgSecret, msgTaskTemplate, msgTaskSpec}
+var protoJSONKinds = []msgKind{msgSecret, msgTaskTemplate, msgTaskSpec, msgAdminTaskSpec}
 
 // protojsonRaws decodes data with protojson against the same schema.
 func protojsonRaws(kind msgKind, data []byte) ([]Raw, error) {
@@ -95,6 +95,11 @@ var protoJSONCases = []string{
 	`{"taskTemplate": {"securityContext": {"secrets": [{"key": "a"}]}}}`,
 	`{"task_template": {"security_context": {"secrets": [{"key": "a", "mount_requirement": "FILE"}]}}}`,
 	`{"taskTemplate": "x"}`,
+	`{"template": null}`,
+	`{"template": {"securityContext": {"secrets": [{"key": "a", "mountRequirement": "FILE"}]}}, "description": {"shortDescription": "d"}}`,
+	`{"template": {"security_context": {"secrets": [{"key": "a"}]}}, "template": {}}`,
+	`{"template": "x"}`,
+	`{"template": [{"securityContext": {}}]}`,
 }
 
 func TestProtoJSONMatchesProtojson(t *testing.T) {
@@ -134,6 +139,10 @@ func TestProtoJSONErrors(t *testing.T) {
 			`o: core.Secret JSON: field "mount_requirement": "1.5" is not an integer in int32's range`},
 		{"a boolean enum", msgSecret, `{"key": "k", "mountRequirement": false}`,
 			`o: core.Secret JSON: field "mountRequirement" must be ANY, ENV_VAR, FILE or a number, got a boolean`},
+		{"an admin.TaskSpec template that is not an object", msgAdminTaskSpec, `{"template": "x"}`,
+			`o: admin.TaskSpec JSON: field "template" must be an object, got a string`},
+		{"an admin.TaskSpec template given twice", msgAdminTaskSpec, `{"template": {}, "template": {}}`,
+			`o: admin.TaskSpec JSON: field "template" is given twice`},
 		{"invalid UTF-8", msgSecret, "{\"key\": \"a\xffb\"}",
 			`o: core.Secret JSON: a string is not valid UTF-8`},
 	}
