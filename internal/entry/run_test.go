@@ -71,7 +71,7 @@ type runFixture struct {
 
 func newRunFixture(t *testing.T) runFixture {
 	t.Helper()
-	tmp := t.TempDir()
+	tmp := tempDir(t)
 	src := filepath.Join(tmp, "src")
 	require.NoError(t, os.Mkdir(src, 0o700))
 	require.NoError(t, os.WriteFile(filepath.Join(src, "token"), []byte("CANARY-run-token"), 0o600))
