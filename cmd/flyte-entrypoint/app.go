@@ -9,10 +9,12 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/inject"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/entry"
 	xexec "github.com/flyte-entrypoint/flyte-entrypoint/internal/exec"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
@@ -49,12 +51,14 @@ func newEnv(list []string) shimEnv {
 
 // app holds what every command shares.
 type app struct {
+	began          time.Time // when the process began, for the start line
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	env            shimEnv
 	cfg            *config
 	command        []string // the words after "--"
 	log            *log.Logger
+	logFormat      log.Format
 	onRun          func(args []string) error // a test's stand-in for runCmd
 	// The arguments before "--", and those of them reorder took as
 	// positional: for the way out of a command given without "--".
@@ -63,7 +67,7 @@ type app struct {
 
 // run is the whole program: it returns the exit code. Only main calls os.Exit.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, env: newEnv(os.Environ())}
+	a := &app{began: time.Now(), stdin: stdin, stdout: stdout, stderr: stderr, env: newEnv(os.Environ())}
 	return a.main(args)
 }
 
@@ -90,10 +94,18 @@ func (a *app) main(args []string) int {
 }
 
 // finish prints err once, unless it only carries the command's code, and
-// maps it to the exit code.
+// maps it to the exit code. With JSON logs the error is a log line too,
+// with the exit code and the keys of the secrets that failed, so that a
+// platform's log pipeline sees why a container never started.
 func (a *app) finish(err error) int {
 	if err != nil && !exit.IsSilent(err) {
 		fmt.Fprintf(a.stderr, "flyte-entrypoint: %v\n", err)
+		if a.log == nil {
+			a.log, a.logFormat = a.newLogger(log.InfoLevel)
+		}
+		if a.logFormat == log.FormatJSON {
+			a.log.Error("fatal", log.Int("exit_code", exit.CodeOf(err)), log.Strings("secrets", failingKeys(err)), log.Err(err))
+		}
 	}
 	if a.log != nil {
 		_ = a.log.Sync()
@@ -364,18 +376,12 @@ func (a *app) setup() error {
 	if err != nil {
 		return usageError("%s: %v", a.cfg.name("log-level"), err)
 	}
-	format := log.Format(cfg.LogFormat)
-	switch format {
-	case "":
-		format = log.FormatJSON
-		if f, ok := a.stderr.(*os.File); ok && log.IsTerminal(f) {
-			format = log.FormatConsole
-		}
-	case log.FormatJSON, log.FormatConsole:
+	switch log.Format(cfg.LogFormat) {
+	case "", log.FormatJSON, log.FormatConsole:
 	default:
 		return usageError("%s %q: want json or console", a.cfg.name("log-format"), cfg.LogFormat)
 	}
-	a.log = log.New(a.stderr, format, level)
+	a.log, a.logFormat = a.newLogger(level)
 	if cfg.Timeout <= 0 {
 		return usageError("%s %v: must be positive", a.cfg.name("timeout"), cfg.Timeout)
 	}
@@ -383,6 +389,55 @@ func (a *app) setup() error {
 		return usageError("%s is empty: name at least one of %s", a.cfg.name("backends"), strings.Join(registry.Known(), ", "))
 	}
 	return nil
+}
+
+// newLogger builds the logger at level: console lines on a terminal, JSON
+// lines otherwise, unless --log-format says which (a bad one is JSON here:
+// setup reports it).
+func (a *app) newLogger(level log.Level) (*log.Logger, log.Format) {
+	format := log.Format(a.cfg.LogFormat)
+	if format != log.FormatConsole {
+		format = log.FormatJSON
+		if f, ok := a.stderr.(*os.File); ok && a.cfg.LogFormat == "" && log.IsTerminal(f) {
+			format = log.FormatConsole
+		}
+	}
+	return log.New(a.stderr, format, level), format
+}
+
+// failingKeys are the keys of the secrets an error is about: the requests
+// that broke a rule, the values that could not be set, the secrets that
+// could not be resolved. Each key is shown as messages show it: cut short
+// and quoted when long or odd.
+func failingKeys(err error) []string {
+	var keys []string
+	add := func(k string) {
+		if k = spec.Bare(k); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	var se *spec.Error
+	if errors.As(err, &se) {
+		for _, p := range se.Problems {
+			add(p.Key)
+		}
+	}
+	var ie *inject.Error
+	if errors.As(err, &ie) {
+		for _, p := range ie.Problems {
+			add(p.Key)
+		}
+	}
+	var ee *exit.Error
+	if errors.As(err, &ee) {
+		for _, k := range ee.Keys {
+			add(k)
+		}
+	}
+	if keys == nil {
+		keys = []string{}
+	}
+	return keys
 }
 
 // scope is the current scope: --org/--project/--domain, then
@@ -436,6 +491,7 @@ func (a *app) entryConfig() (entry.Config, error) {
 		PassEnv:    a.cfg.PassEnv,
 		Command:    a.command,
 		Logger:     a.log,
+		Began:      a.began,
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,10 +145,99 @@ func TestMistakesGetAWayOut(t *testing.T) {
 		res := run{noCmd: true, args: tc.args}.exec(t)
 		assert.Equal(t, 2, res.code, "%v: %s", tc.args, res.stderr)
 		assert.Contains(t, res.stderr, tc.want, tc.args)
-		assert.Equal(t, 1, strings.Count(res.stderr, "\n"), "one line: %q", res.stderr)
+		assert.Equal(t, 1, strings.Count("\n"+res.stderr, "\nflyte-entrypoint: "), "one message: %q", res.stderr)
 	}
 	// A far-off flag gets no guess.
 	res := run{noCmd: true, args: []string{"--zzzzzz"}}.exec(t)
 	assert.Equal(t, 2, res.code)
 	assert.NotContains(t, res.stderr, "did you mean")
+}
+
+// logLines are the JSON log lines of stderr, decoded; other lines are
+// skipped.
+func logLines(t *testing.T, stderr string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(stderr, "\n") {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestFatalErrorIsAJSONLogLine(t *testing.T) {
+	const canary = "CANARY-fatal-5b1e"
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "bin-key"), []byte("\xff\xfe"+canary))
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		keys []any
+	}{
+		{"unresolved", []string{"--backends", "env", "--secret", "missing-one", "--secret", "key=present", "--secret", "missing-two"}, map[string]string{"_FSEC_PRESENT": canary}, 69, []any{"missing-one", "missing-two"}},
+		{"invalid request", []string{"--secret", "key=k,env=bad_name", "--secret", "fine"}, nil, 65, []any{"k"}},
+		{"value can't be set", []string{"--dir", dir, "--backends", "dir", "--secret", "bin-key"}, nil, 65, []any{"bin-key"}},
+		{"usage", []string{"--timeout", "-1s", "--secret", "k"}, nil, 2, []any{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := run{args: tc.args, env: tc.env}.exec(t)
+			require.Equal(t, tc.code, res.code, res.stderr)
+			assert.NotContains(t, res.stderr, canary)
+			lines := logLines(t, res.stderr)
+			require.NotEmpty(t, lines, res.stderr)
+			last := lines[len(lines)-1]
+			assert.Equal(t, "error", last["level"])
+			assert.Equal(t, "fatal", last["msg"])
+			assert.Equal(t, float64(tc.code), last["exit_code"])
+			assert.Equal(t, tc.keys, last["secrets"])
+			assert.Contains(t, res.stderr, "flyte-entrypoint: ", "the plain message stays")
+			assert.Nil(t, res.rec)
+		})
+	}
+	// Console logs (what a terminal gets) carry no JSON line.
+	res := run{args: []string{"--log-format", "console", "--backends", "env", "--secret", "missing"}}.exec(t)
+	assert.Equal(t, 69, res.code)
+	assert.Empty(t, logLines(t, res.stderr), res.stderr)
+}
+
+func TestEverySuccessfulStartLogsOneLine(t *testing.T) {
+	const canary = "CANARY-start-77d0"
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "db-pass"), []byte(canary))
+	res := run{
+		args: []string{"--dir", dir, "--secret", "api-key", "--secret", "key=db-pass,mount=/etc/flyte/secrets", "--secret", "key=db-pass,env=DB_PASS"},
+		env:  map[string]string{"_FSEC_API-KEY": canary},
+	}.exec(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	require.NotNil(t, res.rec)
+	assert.NotContains(t, res.stderr, canary)
+	assert.NotContains(t, res.stderr, dir, "no path from the environment or the flags")
+	var starts []map[string]any
+	for _, l := range logLines(t, res.stderr) {
+		if l["msg"] == "starting the command" {
+			starts = append(starts, l)
+		}
+	}
+	require.Len(t, starts, 1, res.stderr)
+	s := starts[0]
+	assert.Equal(t, "info", s["level"])
+	assert.Equal(t, float64(3), s["secrets"])
+	assert.Equal(t, float64(2), s["env"])
+	assert.Equal(t, float64(1), s["files"])
+	assert.Equal(t, []any{"env", "dir"}, s["backends"], "the backends that answered, each once, in the order of the requests")
+	assert.Equal(t, "fakecmd", s["command"], "the command's name, not its path")
+	ms, ok := s["ms"].(float64)
+	require.True(t, ok)
+	assert.Greater(t, ms, 0.0)
+
+	// At --log-level warn, a start is silent.
+	res = run{args: []string{"--log-level", "warn", "--secret", "api-key"}, env: map[string]string{"_FSEC_API-KEY": canary}}.exec(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Empty(t, res.stderr)
 }

@@ -68,6 +68,9 @@ type Config struct {
 	Watch *WatchOptions
 
 	Logger *log.Logger
+	// Began is when the process began, for the start line's time; zero is
+	// when Run began.
+	Began time.Time
 }
 
 func (cfg *Config) logger() *log.Logger {
@@ -100,6 +103,9 @@ type Starter interface {
 // only on failure.
 func Run(ctx context.Context, cfg Config, st Starter) (err error) {
 	logger := cfg.logger()
+	if cfg.Began.IsZero() {
+		cfg.Began = time.Now()
+	}
 	// A SIGINT or SIGTERM that came during a phase that then failed wins
 	// over that phase's code: the start was aborted.
 	defer func() {
@@ -159,6 +165,7 @@ func Run(ctx context.Context, cfg Config, st Starter) (err error) {
 		// cleanup happens now; old versions are left for the next publish.
 		pending.Tidy()
 	}
+	logStart(logger, cfg.Began, outs, staged, cmd)
 	child, err := st.Start(cmd)
 	if err != nil {
 		revert(logger, pending)
@@ -327,7 +334,7 @@ func (p *Plan) Resolve(ctx context.Context) ([]Outcome, error) {
 	}
 	results := p.Chain.ResolveAll(ctx, refs)
 	outs := make([]Outcome, len(p.Requests))
-	var failures []string
+	var failures, keys []string
 	for i, r := range p.Requests {
 		res := results[i]
 		outs[i] = Outcome{Request: r, Result: res}
@@ -337,16 +344,18 @@ func (p *Plan) Resolve(ctx context.Context) ([]Outcome, error) {
 				log.String("backend", res.Backend), log.Int("bytes", res.Value.Len()))
 		case res.Err != nil:
 			failures = append(failures, fmt.Sprintf("%s: %v (tried %s)", r.Describe(), res.Err, Tried(res.Trail)))
+			keys = append(keys, r.Key)
 		case r.Optional:
 			p.log.Warn("optional secret not found", log.String("key", r.Key), log.String("group", r.Group),
 				log.String("tried", Tried(res.Trail)))
 		default:
 			failures = append(failures, fmt.Sprintf("%s: not found (tried %s)", r.Describe(), Tried(res.Trail)))
+			keys = append(keys, r.Key)
 		}
 	}
 	if len(failures) > 0 {
-		return outs, exit.Errorf(exit.Unresolved, "%d secret(s) could not be resolved:\n  %s",
-			len(failures), strings.Join(failures, "\n  "))
+		err := fmt.Errorf("%d secret(s) could not be resolved:\n  %s", len(failures), strings.Join(failures, "\n  "))
+		return outs, &exit.Error{Code: exit.Unresolved, Err: err, Keys: keys}
 	}
 	return outs, nil
 }

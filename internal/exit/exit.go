@@ -27,6 +27,9 @@ const (
 type Error struct {
 	Code int
 	Err  error
+	// Keys are the keys of the secrets that failed, when the error is about
+	// some: for the fatal log line. Never a value.
+	Keys []string
 }
 
 func (e *Error) Error() string {

@@ -13,6 +13,7 @@ package log
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"time"
 
@@ -27,6 +28,17 @@ type Logger struct {
 	core zapcore.Core
 	name string
 }
+
+// Level is a log level.
+type Level = zapcore.Level
+
+// The levels, for Enabled.
+const (
+	DebugLevel = zapcore.DebugLevel
+	InfoLevel  = zapcore.InfoLevel
+	WarnLevel  = zapcore.WarnLevel
+	ErrorLevel = zapcore.ErrorLevel
+)
 
 // Format is how lines are encoded.
 type Format string
@@ -122,6 +134,11 @@ func Bool(k string, v bool) Field {
 		i = 1
 	}
 	return Field{Key: k, Type: zapcore.BoolType, Integer: i}
+}
+
+// Float is a floating-point field.
+func Float(k string, v float64) Field {
+	return Field{Key: k, Type: zapcore.Float64Type, Integer: int64(math.Float64bits(v))}
 }
 
 // Duration is a duration field.
