@@ -2,9 +2,14 @@
 // into the shim's environment.
 //
 // Names are tried with each prefix in turn: FLYTE_SECRETS_ENV_PREFIX when it
-// is set and not empty, then _UNION_, then _FSEC_. With a group the name is
+// is set and not empty, then _UNION_, then _FSEC_ (a prefix is tried once,
+// even when the platform's is one of the others). With a group the name is
 // <prefix><UPPER(group)>_<UPPER(key)>, without one <prefix><UPPER(key)>.
-// Hyphens are kept, as the platform keeps them; group_version plays no part.
+// Under _UNION_, a request with a group is also looked up without it, right
+// after the grouped name: Flyte 2 names its variables _UNION_<UPPER(key)>
+// and ignores the group. So a grouped request tries _UNION_<G>_<K>, then
+// _UNION_<K>, then _FSEC_<G>_<K>. Hyphens are kept, as the platform keeps
+// them; group_version plays no part.
 // When FLYTE_SECRETS_ENV_PREFIX is set, the request's own target variable
 // counts too (Flyte 2 injects a value straight into it), after the prefixed
 // names. A variable that is set but empty is found, with an empty value.
@@ -23,8 +28,11 @@ import (
 // injected secrets carry.
 const PrefixVar = "FLYTE_SECRETS_ENV_PREFIX"
 
+// unionPrefix is Flyte 2's prefix, under which a group is ignored.
+const unionPrefix = "_UNION_"
+
 // defaultPrefixes are tried after the platform's own prefix.
-var defaultPrefixes = []string{"_UNION_", "_FSEC_"}
+var defaultPrefixes = []string{unionPrefix, "_FSEC_"}
 
 // Backend looks values up in a snapshot of an environment.
 type Backend struct {
@@ -54,7 +62,11 @@ func New(environ []string) *Backend {
 		b.prefixes = append(b.prefixes, p)
 		b.targetVars = true
 	}
-	b.prefixes = append(b.prefixes, defaultPrefixes...)
+	for _, p := range defaultPrefixes {
+		if len(b.prefixes) == 0 || b.prefixes[0] != p {
+			b.prefixes = append(b.prefixes, p)
+		}
+	}
 	return b
 }
 
@@ -63,13 +75,17 @@ func (b *Backend) Names(ref resolver.Ref) []string {
 	if ref.Key == "" {
 		return nil
 	}
-	suffix := strings.ToUpper(ref.Key)
+	key := strings.ToUpper(ref.Key)
+	suffix := key
 	if ref.Group != "" {
-		suffix = strings.ToUpper(ref.Group) + "_" + suffix
+		suffix = strings.ToUpper(ref.Group) + "_" + key
 	}
-	names := make([]string, 0, len(b.prefixes)+1)
+	names := make([]string, 0, len(b.prefixes)+2)
 	for _, p := range b.prefixes {
 		names = append(names, p+suffix)
+		if p == unionPrefix && ref.Group != "" {
+			names = append(names, p+key)
+		}
 	}
 	if b.targetVars && ref.EnvVar != "" {
 		names = append(names, ref.EnvVar)
@@ -92,6 +108,12 @@ func (b *Backend) Lookup(ctx context.Context, ref resolver.Ref) (secret.Value, e
 		name := appendUpper(append(buf[:0], p...), ref.Group, ref.Key)
 		if v, ok := b.vars[string(name)]; ok {
 			return secret.New([]byte(v)), nil
+		}
+		if p == unionPrefix && ref.Group != "" {
+			name = upper(append(buf[:0], p...), ref.Key)
+			if v, ok := b.vars[string(name)]; ok {
+				return secret.New([]byte(v)), nil
+			}
 		}
 	}
 	if b.targetVars && ref.EnvVar != "" {

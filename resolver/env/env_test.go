@@ -32,7 +32,48 @@ func TestLookup(t *testing.T) {
 			environ:   []string{"_FSEC_OPEN-AI_API-KEY=v2"},
 			ref:       resolver.Ref{Key: "api-key", Group: "open-ai", GroupVersion: "3"},
 			wantFound: true, wantValue: "v2",
-			wantNames: []string{"_UNION_OPEN-AI_API-KEY", "_FSEC_OPEN-AI_API-KEY"},
+			wantNames: []string{"_UNION_OPEN-AI_API-KEY", "_UNION_API-KEY", "_FSEC_OPEN-AI_API-KEY"},
+		},
+		{
+			// Flyte 2's webhook sets _UNION_<UPPER(key)> and ignores the group.
+			name:      "_UNION_ without the group, as Flyte 2 names it",
+			environ:   []string{"FLYTE_SECRETS_ENV_PREFIX=_UNION_", "_UNION_API-KEY=flyte2"},
+			ref:       resolver.Ref{Key: "api-key", Group: "openai"},
+			wantFound: true, wantValue: "flyte2",
+			wantNames: []string{"_UNION_OPENAI_API-KEY", "_UNION_API-KEY", "_FSEC_OPENAI_API-KEY"},
+		},
+		{
+			name:      "_UNION_ with the group comes before it without",
+			environ:   []string{"_UNION_API-KEY=bare", "_UNION_OPENAI_API-KEY=grouped"},
+			ref:       resolver.Ref{Key: "api-key", Group: "openai"},
+			wantFound: true, wantValue: "grouped",
+			wantNames: []string{"_UNION_OPENAI_API-KEY", "_UNION_API-KEY", "_FSEC_OPENAI_API-KEY"},
+		},
+		{
+			name:      "_UNION_ without the group comes before _FSEC_ with it",
+			environ:   []string{"_FSEC_OPENAI_API-KEY=fsec", "_UNION_API-KEY=union"},
+			ref:       resolver.Ref{Key: "api-key", Group: "openai"},
+			wantFound: true, wantValue: "union",
+			wantNames: []string{"_UNION_OPENAI_API-KEY", "_UNION_API-KEY", "_FSEC_OPENAI_API-KEY"},
+		},
+		{
+			name:      "_FSEC_ never drops the group",
+			environ:   []string{"_FSEC_API-KEY=fsec"},
+			ref:       resolver.Ref{Key: "api-key", Group: "openai"},
+			wantNames: []string{"_UNION_OPENAI_API-KEY", "_UNION_API-KEY", "_FSEC_OPENAI_API-KEY"},
+		},
+		{
+			name:      "a platform prefix other than _UNION_ keeps the group",
+			environ:   []string{"FLYTE_SECRETS_ENV_PREFIX=_PLAT_", "_PLAT_K=plat"},
+			ref:       resolver.Ref{Key: "k", Group: "g"},
+			wantNames: []string{"_PLAT_G_K", "_UNION_G_K", "_UNION_K", "_FSEC_G_K"},
+		},
+		{
+			name:      "the platform's prefix is tried once when it is a default one",
+			environ:   []string{"FLYTE_SECRETS_ENV_PREFIX=_FSEC_", "_FSEC_K=fsec"},
+			ref:       resolver.Ref{Key: "k"},
+			wantFound: true, wantValue: "fsec",
+			wantNames: []string{"_FSEC_K", "_UNION_K"},
 		},
 		{
 			name:      "_UNION_ before _FSEC_",
@@ -131,7 +172,7 @@ func TestLookup(t *testing.T) {
 
 func TestNotFoundNamesTheVariables(t *testing.T) {
 	_, err := env.New(nil).Lookup(context.Background(), resolver.Ref{Key: "k", Group: "g"})
-	assert.EqualError(t, err, "no variable _UNION_G_K, _FSEC_G_K")
+	assert.EqualError(t, err, "no variable _UNION_G_K, _UNION_K, _FSEC_G_K")
 }
 
 func TestSnapshot(t *testing.T) {
