@@ -2,6 +2,13 @@
 // secret mounts: <dir>/<key>, or <dir>/<lower(group)>/<lower(key)> when the
 // request has a group.
 //
+// A request with a group whose <dir>/<lower(group)>/<lower(key)> is missing
+// is looked up at <dir>/<key> next, the key's case kept: Flyte 2's webhook
+// writes /etc/flyte/secrets/<key> and ignores the group, where Flyte 1 mounts
+// each group's Secret at /etc/flyte/secrets/<lower(group)>. Only a missing
+// file moves on to the second path; any other failure at the first is the
+// answer.
+//
 // Symlinks are followed, since a Kubernetes volume is a tree of ..data
 // symlinks. The backend stays inside its directory: a key or group that
 // breaks the file-request name rules (it contains "/", is "." or "..",
@@ -46,8 +53,8 @@ func New(dir string) *Backend {
 	return &Backend{dir: dir}
 }
 
-// Path is the file Lookup reads for ref. It fails with a "not found" error,
-// without touching the file system, when the key or group breaks the
+// Path is the first file Lookup reads for ref. It fails with a "not found"
+// error, without touching the file system, when the key or group breaks the
 // file-request name rules.
 func (b *Backend) Path(ref resolver.Ref) (string, error) {
 	if b.dir == "" {
@@ -72,6 +79,19 @@ func (b *Backend) Path(ref resolver.Ref) (string, error) {
 		return "", err
 	}
 	return b.join(group + "/" + key), nil
+}
+
+// Paths are the files Lookup reads for ref, in order: Path, then, for a
+// request with a group, <dir>/<key>.
+func (b *Backend) Paths(ref resolver.Ref) ([]string, error) {
+	p, err := b.Path(ref)
+	if err != nil {
+		return nil, err
+	}
+	if ref.Group == "" {
+		return []string{p}, nil
+	}
+	return []string{p, b.join(ref.Key)}, nil
 }
 
 // join puts a checked name (no "/", ".", ".." or empty component) under the
@@ -118,6 +138,14 @@ func (b *Backend) Lookup(ctx context.Context, ref resolver.Ref) (secret.Value, e
 		return secret.Value{}, err
 	}
 	data, err := readFile(p)
+	if err != nil && ref.Group != "" && resolver.IsNotFound(err) {
+		// Flyte 2's layout: the group ignored, the key as given. Path
+		// checked the key already.
+		alt := b.join(ref.Key)
+		if data, err = readFile(alt); resolver.IsNotFound(err) {
+			err = resolver.NotFoundText("no file " + p + " nor " + alt)
+		}
+	}
 	if err != nil {
 		return secret.Value{}, err
 	}

@@ -56,6 +56,16 @@ func TestLookup(t *testing.T) {
 			ref: resolver.Ref{Key: strings.Repeat("b", 253)}, wantValue: "long"},
 		{name: "missing file", ref: resolver.Ref{Key: "nope"}, wantMissing: "no file "},
 		{name: "missing group", ref: resolver.Ref{Key: "k", Group: "g"}, wantMissing: "no file "},
+		{name: "a grouped request finds <dir>/<key>, as Flyte 2 writes it", files: map[string]string{"MyKey": "flat"},
+			ref: resolver.Ref{Key: "MyKey", Group: "G"}, wantValue: "flat"},
+		{name: "the group's own file comes first", files: map[string]string{"g/k": "grouped", "k": "flat"},
+			ref: resolver.Ref{Key: "k", Group: "g"}, wantValue: "grouped"},
+		{name: "<dir>/<key> keeps the key's case", files: map[string]string{"mykey": "lower"},
+			ref: resolver.Ref{Key: "MyKey", Group: "G"}, wantMissing: "/g/mykey nor "},
+		{name: "a real error at the group's path does not move on", files: map[string]string{"g/k/inner": "x", "k": "flat"},
+			ref: resolver.Ref{Key: "k", Group: "g"}, wantErr: "is a directory"},
+		{name: "a real error at <dir>/<key> is an error", files: map[string]string{"k/inner": "x"},
+			ref: resolver.Ref{Key: "k", Group: "g"}, wantErr: "is a directory"},
 		{name: "group is a file (ENOTDIR)", files: map[string]string{"g": "plain"}, ref: resolver.Ref{Key: "k", Group: "g"},
 			wantMissing: "no file "},
 		{name: "dangling symlink", setup: func(t *testing.T, d string) {
@@ -158,6 +168,37 @@ func TestKubernetesLayout(t *testing.T) {
 	assert.Equal(t, "t2", string(v.Bytes()))
 }
 
+// The two layouts of Flyte's webhooks, as they are in a pod.
+func TestFlyteWebhookLayouts(t *testing.T) {
+	t.Run("Flyte 1: each group's Secret mounted at <dir>/<lower(group)>", func(t *testing.T) {
+		d := t.TempDir()
+		// A Secret volume: the kubelet's atomic layout inside the group's
+		// mount, the item's path lower(key).
+		g := filepath.Join(d, "openai")
+		ts := filepath.Join(g, "..2026_01_02_03_04_05.000000001")
+		require.NoError(t, os.MkdirAll(ts, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(ts, "api-key"), []byte("v1"), 0o644))
+		require.NoError(t, os.Symlink(filepath.Base(ts), filepath.Join(g, "..data")))
+		require.NoError(t, os.Symlink("..data/api-key", filepath.Join(g, "api-key")))
+		v, err := dir.New(d).Lookup(context.Background(), resolver.Ref{Key: "API-Key", Group: "OpenAI"})
+		require.NoError(t, err)
+		assert.Equal(t, "v1", string(v.Bytes()))
+	})
+	t.Run("Flyte 2: every file at <dir>/<key>, case kept, group ignored", func(t *testing.T) {
+		d := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(d, "Api_Key"), []byte("v2"), 0o644))
+		b := dir.New(d)
+		for _, ref := range []resolver.Ref{{Key: "Api_Key"}, {Key: "Api_Key", Group: "openai"}} {
+			v, err := b.Lookup(context.Background(), ref)
+			require.NoError(t, err, "%+v", ref)
+			assert.Equal(t, "v2", string(v.Bytes()))
+		}
+		paths, err := b.Paths(resolver.Ref{Key: "Api_Key", Group: "OpenAI"})
+		require.NoError(t, err)
+		assert.Equal(t, []string{filepath.Join(d, "openai", "api_key"), filepath.Join(d, "Api_Key")}, paths)
+	})
+}
+
 func TestNoDirectory(t *testing.T) {
 	_, err := dir.New("").Lookup(context.Background(), resolver.Ref{Key: "k"})
 	assert.True(t, resolver.IsNotFound(err))
@@ -206,21 +247,29 @@ func FuzzLookupStaysInside(f *testing.F) {
 	b := dir.New(d)
 	f.Fuzz(func(t *testing.T, key, group string) {
 		ref := resolver.Ref{Key: key, Group: group}
-		p, err := b.Path(ref)
+		paths, err := b.Paths(ref)
 		if err == nil {
-			rel, rerr := filepath.Rel(d, p)
-			if rerr != nil || rel == "." || strings.HasPrefix(rel, "..") || filepath.IsAbs(rel) {
-				t.Fatalf("path %q for key %q group %q is not below %q", p, key, group, d)
-			}
-			want := 1
+			want := []int{1}
 			if group != "" {
-				want = 2
+				want = []int{2, 1} // <dir>/<group>/<key>, then <dir>/<key>
 			}
-			if n := len(strings.Split(rel, string(filepath.Separator))); n != want {
-				t.Fatalf("path %q for key %q group %q has %d names, want %d", p, key, group, n, want)
+			if len(paths) != len(want) {
+				t.Fatalf("paths %q for key %q group %q, want %d", paths, key, group, len(want))
+			}
+			for i, p := range paths {
+				rel, rerr := filepath.Rel(d, p)
+				if rerr != nil || rel == "." || strings.HasPrefix(rel, "..") || filepath.IsAbs(rel) {
+					t.Fatalf("path %q for key %q group %q is not below %q", p, key, group, d)
+				}
+				if n := len(strings.Split(rel, string(filepath.Separator))); n != want[i] {
+					t.Fatalf("path %q for key %q group %q has %d names, want %d", p, key, group, n, want[i])
+				}
+			}
+			if p, _ := b.Path(ref); p != paths[0] {
+				t.Fatalf("Path %q is not the first of Paths %q", p, paths)
 			}
 		} else if !resolver.IsNotFound(err) {
-			t.Fatalf("Path(%q, %q): %v is not a not-found", key, group, err)
+			t.Fatalf("Paths(%q, %q): %v is not a not-found", key, group, err)
 		}
 		v, _ := b.Lookup(context.Background(), ref)
 		if strings.Contains(string(v.Bytes()), canary) {
