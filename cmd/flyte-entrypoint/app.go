@@ -24,6 +24,7 @@ import (
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/aws"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/k8s"
+	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/local"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/manage"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
 	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
@@ -382,6 +383,9 @@ func (a *app) setup() error {
 		return usageError("%s %q: want json or console", a.cfg.name("log-format"), cfg.LogFormat)
 	}
 	a.log, a.logFormat = a.newLogger(level)
+	for _, w := range cfg.unknownEnvWarnings() {
+		a.log.Warn(w)
+	}
 	if cfg.Timeout <= 0 {
 		return usageError("%s %v: must be positive", a.cfg.name("timeout"), cfg.Timeout)
 	}
@@ -554,6 +558,25 @@ func (a *app) runCmd(ctx context.Context, args []string) error {
 	return entry.Run(ctx, cfg, starter)
 }
 
+// writeStorePath names the local store explain read, and what chose it: a
+// store set in another shell (a forgotten FLYTE_ENTRYPOINT_STORE) must not
+// look like a missing secret.
+func (a *app) writeStorePath() {
+	dir, from := a.cfg.options["store"], ""
+	switch {
+	case *dir != "":
+		from = a.cfg.name("store")
+	default:
+		d, err := local.DefaultDir()
+		if err != nil {
+			fmt.Fprintf(a.stdout, "local store: none (%v; --store or FLYTE_ENTRYPOINT_STORE sets one)\n", err)
+			return
+		}
+		dir, from = &d, "the default; --store or FLYTE_ENTRYPOINT_STORE sets another"
+	}
+	fmt.Fprintf(a.stdout, "local store: %s (%s)\n", *dir, from)
+}
+
 // watchOptions are --watch's settings, checked; nil without --watch.
 func (a *app) watchOptions() (*entry.WatchOptions, error) {
 	if !a.cfg.Watch {
@@ -708,6 +731,9 @@ func (a *app) explainCmd(c *cli.Context) error {
 	res := chain.Resolve(ctx, ref)
 	if err := entry.WriteTrail(a.stdout, key, a.cfg.Group, res); err != nil {
 		return err
+	}
+	if slices.Contains(cfg.Backends, "local") {
+		a.writeStorePath()
 	}
 	if !res.Found {
 		return exit.Silent(exit.Unresolved)

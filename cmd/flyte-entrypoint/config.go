@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/suggest"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver/registry"
 )
 
@@ -71,6 +73,7 @@ type config struct {
 	options map[string]*string
 
 	badEnv       map[string]error // variables that did not parse, by suffix
+	unknownEnv   []string         // FLYTE_ENTRYPOINT_* variables no flag reads, by suffix
 	superviseSet bool             // --supervise or its variable was given, true or false
 	given        map[string]bool  // flags given on the command line, by name
 	environ      map[string]string
@@ -170,7 +173,38 @@ func loadConfig(environ map[string]string) *config {
 		}
 	}
 	cfg.superviseSet = environ[envPrefix+"SUPERVISE"] != ""
+	for suffix := range vars {
+		cfg.unknownEnv = append(cfg.unknownEnv, suffix)
+	}
+	slices.Sort(cfg.unknownEnv)
 	return cfg
+}
+
+// unknownEnvWarnings are the warnings for FLYTE_ENTRYPOINT_* variables that
+// no flag reads: a misspelt setting would otherwise be ignored in silence.
+// FLYTE_ENTRYPOINT_SECRET(S) gets the variable that does hold requests.
+func (c *config) unknownEnvWarnings() []string {
+	var known []string
+	for _, f := range allFlags(c) {
+		if f.env != "" {
+			known = append(known, f.env)
+		}
+	}
+	var out []string
+	for _, suffix := range c.unknownEnv {
+		name := envPrefix + suffix
+		switch {
+		case suffix == "SECRET" || suffix == "SECRETS":
+			out = append(out, name+" is not read: requests come from --secret, --spec (FLYTE_ENTRYPOINT_SPEC) and FLYTE_SECRETS")
+		default:
+			msg := name + " is not a flyte-entrypoint setting, and is ignored"
+			if s, ok := suggest.Nearest(suffix, known); ok {
+				msg += "; did you mean " + envPrefix + s + "?"
+			}
+			out = append(out, msg)
+		}
+	}
+	return out
 }
 
 // allFlags is every flag of every command, for loadConfig.

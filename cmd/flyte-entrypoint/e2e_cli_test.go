@@ -241,3 +241,59 @@ func TestEverySuccessfulStartLogsOneLine(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	assert.Empty(t, res.stderr)
 }
+
+func TestUnknownSettingVariablesAreNamed(t *testing.T) {
+	res := run{
+		args: []string{"--log-format", "json", "--backends", "env"},
+		env:  map[string]string{"FLYTE_ENTRYPOINT_SECRET": "api-key", "FLYTE_ENTRYPOINT_BAKENDS": "env", "FLYTE_ENTRYPOINT_ZZZQQ": "1"},
+	}.exec(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	var warns []string
+	for _, l := range logLines(t, res.stderr) {
+		if l["level"] == "warn" {
+			warns = append(warns, l["msg"].(string))
+		}
+	}
+	assert.Equal(t, []string{
+		"FLYTE_ENTRYPOINT_BAKENDS is not a flyte-entrypoint setting, and is ignored; did you mean FLYTE_ENTRYPOINT_BACKENDS?",
+		"FLYTE_ENTRYPOINT_SECRET is not read: requests come from --secret, --spec (FLYTE_ENTRYPOINT_SPEC) and FLYTE_SECRETS",
+		"FLYTE_ENTRYPOINT_ZZZQQ is not a flyte-entrypoint setting, and is ignored",
+	}, warns)
+	_, set := res.rec.env("API_KEY")
+	assert.False(t, set, "the variable is not taken as a request")
+}
+
+func TestGetSecretMissSaysWhereItExists(t *testing.T) {
+	s := newSecretsCLI(t)
+	s.ok(t, "", "create", "secret", "db-pass", "--value", "CANARY-where-1", "-p", "flytesnacks", "-d", "development")
+	s.ok(t, "", "create", "secret", "db-pass", "--value", "CANARY-where-2", "-d", "production")
+	for _, args := range [][]string{{"get", "secret", "db-pass"}, {"delete", "secret", "db-pass"}} {
+		res := s.run(t, "", args...)
+		assert.Equal(t, 1, res.code, res.stderr)
+		assert.Contains(t, res.stderr, `secret "db-pass" not found in scope flyte; a secret of that name exists in scope flyte/flytesnacks/development (-p flytesnacks -d development), flyte/-/production (-d production)`, args)
+		assert.NotContains(t, res.stderr, "CANARY-where")
+	}
+	res := s.run(t, "", "get", "secret", "other")
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stderr, `secret "other" not found in scope flyte`)
+	assert.NotContains(t, res.stderr, "exists in scope")
+	// The hint's flags work.
+	assert.Equal(t, "CANARY-where-2", s.reveal(t, "db-pass", "-d", "production"))
+}
+
+func TestExplainNamesTheStore(t *testing.T) {
+	s := newSecretsCLI(t)
+	s.ok(t, "", "create", "secret", "tok", "--value", "v")
+	res := run{noCmd: true, args: []string{"explain", "tok", "--backends", "local"}, env: map[string]string{"FLYTE_ENTRYPOINT_STORE": s.store}}.exec(t)
+	require.Equal(t, 0, res.code, res.stdout+res.stderr)
+	assert.Contains(t, res.stdout, "local store: "+s.store+" (FLYTE_ENTRYPOINT_STORE)\n")
+	res = run{noCmd: true, args: []string{"explain", "tok", "--backends", "local", "--store", s.store}}.exec(t)
+	assert.Contains(t, res.stdout, "local store: "+s.store+" (--store)\n")
+	// Without it, the default store, which has no such secret: explain says
+	// which store it read.
+	res = run{noCmd: true, args: []string{"explain", "tok", "--backends", "local"}}.exec(t)
+	assert.Equal(t, 69, res.code)
+	assert.Regexp(t, `local store: \S+/xdg/flyte-entrypoint \(the default; --store or FLYTE_ENTRYPOINT_STORE sets another\)\n`, res.stdout)
+	res = run{noCmd: true, args: []string{"explain", "tok", "--backends", "env"}}.exec(t)
+	assert.NotContains(t, res.stdout, "local store")
+}

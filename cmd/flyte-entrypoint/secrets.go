@@ -317,6 +317,9 @@ func (a *app) getSecret(c *cli.Context) error {
 
 	if c.NArg() == 1 {
 		meta, value, err := store.Get(ctx, scope, c.Args().First())
+		if manage.IsNotFound(err) {
+			return elsewhere(ctx, store, scope, c.Args().First(), err)
+		}
 		if err != nil {
 			return err
 		}
@@ -365,6 +368,9 @@ func (a *app) deleteSecret(c *cli.Context) error {
 		return usageError("%s applies to --backend aws only", a.cfg.name("now"))
 	}
 	if err := store.Delete(ctx, scope, name); err != nil {
+		if manage.IsNotFound(err) {
+			return elsewhere(ctx, store, scope, name, err)
+		}
 		return err
 	}
 	if recovery {
@@ -400,4 +406,34 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// elsewhere adds to a not-found error of get or delete where else in the
+// org a secret of that name exists, and the -p/-d that name that scope:
+// management looks in exactly the scope given, unlike a task's lookup,
+// and a forgotten -p/-d must not look like a missing secret. When the org
+// can't be listed, the error is the store's alone.
+func elsewhere(ctx context.Context, store manage.Store, scope resolver.Scope, name string, notFound error) error {
+	items, err := manage.ListAll(ctx, store, resolver.Scope{Org: scope.Org}, 100)
+	if err != nil {
+		return notFound
+	}
+	var where []string
+	for _, m := range items {
+		if m.Name != name || m.Scope() == scope {
+			continue
+		}
+		flags := "no -p/-d"
+		switch {
+		case m.Project != "":
+			flags = "-p " + m.Project + " -d " + m.Domain
+		case m.Domain != "":
+			flags = "-d " + m.Domain
+		}
+		where = append(where, fmt.Sprintf("%s (%s)", m.Scope(), flags))
+	}
+	if len(where) == 0 {
+		return notFound
+	}
+	return fmt.Errorf("%w; a secret of that name exists in scope %s", notFound, strings.Join(where, ", "))
 }

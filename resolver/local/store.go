@@ -135,15 +135,30 @@ func (s *Store) check() error {
 		if err != nil {
 			return fmt.Errorf("local store: %w", err)
 		}
-		if err := checkDir(p, fi); err != nil {
+		if err := checkDir(p, fi, p == s.secretsDir() || s.made()); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// made reports whether the store's directory is one the store made, or at
+// least one that holds nothing but the store: only then may a message tell
+// the user to chmod it. Pointed at a shared directory (/tmp, a home), the
+// way out is a directory of the store's own, never loosening or tightening
+// that one.
+func (s *Store) made() bool {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil || len(entries) != 1 || entries[0].Name() != secretsDirName {
+		return false
+	}
+	return true
+}
+
 // checkDir refuses a directory that others may enter or that is not ours.
-func checkDir(p string, fi fs.FileInfo) error {
+// own says the directory is the store's alone, so that changing its mode
+// is safe advice.
+func checkDir(p string, fi fs.FileInfo, own bool) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("local store %q is not a directory", p)
 	}
@@ -153,7 +168,10 @@ func checkDir(p string, fi fs.FileInfo) error {
 		}
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("local store directory %q has mode %#o, which lets group or others in; it must be 0700 (chmod 700 %s)", p, perm, p)
+		if own && fi.Mode()&fs.ModeSticky == 0 {
+			return fmt.Errorf("local store directory %q has mode %#o, which lets group or others in; it must be 0700 (chmod 700 %s)", p, perm, p)
+		}
+		return fmt.Errorf("local store directory %q has mode %#o, which lets group or others in; it must be 0700, and it holds more than the store: point --store (FLYTE_ENTRYPOINT_STORE) at a directory of the store's own, which is created 0700", p, perm)
 	}
 	return nil
 }

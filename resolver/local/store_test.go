@@ -333,15 +333,36 @@ func TestOpenRefusesAnInsecureStore(t *testing.T) {
 		name     string
 		setup    func(t *testing.T, dir string)
 		euid     int
-		wantErrs []string
+		wantErrs []string // DIR stands for the store's directory
+		notErr   string
 	}{
 		{
 			name: "store readable by others",
 			setup: func(t *testing.T, dir string) {
-				require.NoError(t, os.Mkdir(dir, 0o700))
+				require.NoError(t, os.MkdirAll(filepath.Join(dir, "secrets"), 0o700))
 				require.NoError(t, os.Chmod(dir, 0o755))
 			},
-			wantErrs: []string{"has mode 0755", "lets group or others in", "it must be 0700", "chmod 700"},
+			wantErrs: []string{"has mode 0755", "lets group or others in", "it must be 0700", "(chmod 700 DIR)"},
+		},
+		{
+			// A shared directory, as /tmp is: no advice to change its mode.
+			name: "store pointed at a sticky world-writable directory",
+			setup: func(t *testing.T, dir string) {
+				require.NoError(t, os.MkdirAll(filepath.Join(dir, "secrets"), 0o700))
+				require.NoError(t, os.Chmod(dir, 0o777|os.ModeSticky))
+			},
+			wantErrs: []string{"has mode 0777", "it must be 0700", "point --store (FLYTE_ENTRYPOINT_STORE) at a directory of the store's own"},
+			notErr:   "chmod",
+		},
+		{
+			name: "store pointed at a directory holding more than the store",
+			setup: func(t *testing.T, dir string) {
+				require.NoError(t, os.MkdirAll(filepath.Join(dir, "secrets"), 0o700))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, ".bashrc"), nil, 0o600))
+				require.NoError(t, os.Chmod(dir, 0o755))
+			},
+			wantErrs: []string{"has mode 0755", "holds more than the store", "a directory of the store's own"},
+			notErr:   "chmod",
 		},
 		{
 			name: "store open to the group",
@@ -383,7 +404,10 @@ func TestOpenRefusesAnInsecureStore(t *testing.T) {
 			require.Error(t, err)
 			assert.ErrorContains(t, err, dir)
 			for _, want := range tt.wantErrs {
-				assert.ErrorContains(t, err, want)
+				assert.ErrorContains(t, err, strings.ReplaceAll(want, "DIR", dir))
+			}
+			if tt.notErr != "" {
+				assert.NotContains(t, err.Error(), tt.notErr)
 			}
 		})
 	}
