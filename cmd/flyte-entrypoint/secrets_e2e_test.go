@@ -39,7 +39,7 @@ type secretsCLI struct {
 }
 
 func newSecretsCLI(t *testing.T) *secretsCLI {
-	tmp := t.TempDir()
+	tmp := tempDir(t)
 	home := filepath.Join(tmp, "home")
 	require.NoError(t, os.Mkdir(home, 0o755))
 	return &secretsCLI{store: filepath.Join(tmp, "store"), home: home, env: map[string]string{}}
@@ -191,9 +191,9 @@ func TestSecretValueSources(t *testing.T) {
 	for i := range binary {
 		binary[i] = byte(i)
 	}
-	file := filepath.Join(t.TempDir(), "value.bin")
+	file := filepath.Join(tempDir(t), "value.bin")
 	require.NoError(t, os.WriteFile(file, binary, 0o600))
-	emptyFile := filepath.Join(t.TempDir(), "empty")
+	emptyFile := filepath.Join(tempDir(t), "empty")
 	require.NoError(t, os.WriteFile(emptyFile, nil, 0o600))
 
 	tests := []struct {
@@ -204,11 +204,13 @@ func TestSecretValueSources(t *testing.T) {
 		want      string
 		wantCode  int
 		wantInErr string
+		wantNote  string
 	}{
 		{name: "--value", args: []string{"--value", "from-flag"}, want: "from-flag"},
 		{name: "--from-file, raw bytes", args: []string{"--from-file", file}, want: string(binary)},
 		{name: "FLYTE_ENTRYPOINT_FROM_FILE", env: map[string]string{"FLYTE_ENTRYPOINT_FROM_FILE": file}, want: string(binary)},
-		{name: "all of stdin, newline kept", stdin: "line one\nline two\n", want: "line one\nline two\n"},
+		{name: "all of stdin, newline kept", stdin: "line one\nline two\n", want: "line one\nline two\n",
+			wantNote: "note: the value read from stdin ends with a newline, which is kept: it is 18 bytes, the newline included"},
 		{name: "stdin binary", stdin: "\x00\xff\xfe", want: "\x00\xff\xfe"},
 		{name: "--value wins over stdin", args: []string{"--value", "v"}, stdin: "ignored", want: "v"},
 		{name: "empty stdin", wantCode: 65, wantInErr: "the secret's value is empty"},
@@ -217,7 +219,7 @@ func TestSecretValueSources(t *testing.T) {
 		{name: "empty, allowed", args: []string{"--allow-empty"}, want: ""},
 		{name: "empty --value, allowed", args: []string{"--value=", "--allow-empty"}, want: ""},
 		{name: "missing file", args: []string{"--from-file", "/nonexistent/value"}, wantCode: 65, wantInErr: `--from-file "/nonexistent/value": no such file or directory`},
-		{name: "file is a directory", args: []string{"--from-file", t.TempDir()}, wantCode: 65, wantInErr: "is a directory"},
+		{name: "file is a directory", args: []string{"--from-file", tempDir(t)}, wantCode: 65, wantInErr: "is a directory"},
 		{name: "--value and --from-file", args: []string{"--value", "v", "--from-file", file}, wantCode: 2, wantInErr: "--value and --from-file are mutually exclusive"},
 		{name: "a value never comes from the environment", env: map[string]string{"FLYTE_ENTRYPOINT_VALUE": "from-env"}, wantCode: 65, wantInErr: "empty"},
 		{name: "--registry is for image_pull", args: []string{"--value", "v", "--registry", "ghcr.io"}, wantCode: 2, wantInErr: "--registry: only for --type image_pull"},
@@ -235,6 +237,12 @@ func TestSecretValueSources(t *testing.T) {
 				return
 			}
 			assert.Equal(t, tt.want, s.reveal(t, name))
+			if tt.wantNote != "" {
+				assert.Contains(t, res.stderr, tt.wantNote)
+			} else {
+				assert.NotContains(t, res.stderr, "note:")
+			}
+			assert.NotContains(t, res.stderr, "line one")
 		})
 	}
 }
@@ -494,7 +502,7 @@ func TestSecretHelpShowsTheVariables(t *testing.T) {
 func TestSecretStoreModes(t *testing.T) {
 	s := newSecretsCLI(t)
 	s.ok(t, "", "create", "secret", "k", "--value", "v")
-	xdg := filepath.Join(t.TempDir(), "xdg")
+	xdg := filepath.Join(tempDir(t), "xdg")
 	res := s.runEnv(t, map[string]string{"FLYTE_ENTRYPOINT_STORE": "\x00unset", "XDG_DATA_HOME": xdg}, "", "create", "secret", "k", "-d", "dev", "--value", "v")
 	require.Equal(t, 0, res.code, res.stderr)
 
@@ -523,9 +531,6 @@ func TestSecretStoreModes(t *testing.T) {
 // TestSecretStoreWithLooseModeOrForeignOwnerIsRefused: every command refuses
 // the store, says why, and changes nothing.
 func TestSecretStoreWithLooseModeOrForeignOwnerIsRefused(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("chown to another user needs root; CI runs as root")
-	}
 	commands := [][]string{
 		{"create", "secret", "new", "--value", "v"},
 		{"get", "secret", "k"},
@@ -537,16 +542,20 @@ func TestSecretStoreWithLooseModeOrForeignOwnerIsRefused(t *testing.T) {
 		name      string
 		spoil     func(t *testing.T, store string)
 		wantInErr []string
+		needsRoot string // what the case does that needs root
 	}{
 		{name: "store dir 0755", spoil: func(t *testing.T, store string) { require.NoError(t, os.Chmod(store, 0o755)) },
 			wantInErr: []string{"has mode 0755, which lets group or others in; it must be 0700", "chmod 700"}},
 		{name: "secrets dir 0770", spoil: func(t *testing.T, store string) { require.NoError(t, os.Chmod(filepath.Join(store, "secrets"), 0o770)) },
 			wantInErr: []string{"has mode 0770"}},
 		{name: "store dir owned by another user", spoil: func(t *testing.T, store string) { require.NoError(t, os.Chown(store, 65534, 65534)) },
-			wantInErr: []string{"is owned by uid 65534, not by the current user (uid 0)"}},
+			wantInErr: []string{"is owned by uid 65534, not by the current user (uid 0)"}, needsRoot: "chowns the store to another user"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.needsRoot != "" && os.Geteuid() != 0 {
+				t.Skip("needs root: " + tt.needsRoot)
+			}
 			s := newSecretsCLI(t)
 			s.ok(t, "", "create", "secret", "k", "--value", "v")
 			tt.spoil(t, s.store)
@@ -601,7 +610,7 @@ func pullAuths(t *testing.T, value string) map[string]string {
 
 func TestSecretImagePull(t *testing.T) {
 	s := newSecretsCLI(t)
-	bin := t.TempDir()
+	bin := tempDir(t)
 	helperLog := writeFakeCredHelper(t, bin, "fakehelper", `  gcr.io) printf '{"ServerURL":"gcr.io","Username":"oauth2accesstoken","Secret":"gcr-token"}' ;;
   ghcr.io) printf '{"ServerURL":"ghcr.io","Username":"store-user","Secret":"store-pass"}' ;;
   https://index.docker.io/v1/) printf '{"ServerURL":"%s","Username":"hub","Secret":"hub-pass"}' "$url" ;;
@@ -609,7 +618,7 @@ func TestSecretImagePull(t *testing.T) {
   broken.io) echo 'the keychain is locked'; exit 2 ;;`)
 	s.env["PATH"] = bin + ":/usr/bin:/bin"
 
-	dockerDir := t.TempDir()
+	dockerDir := tempDir(t)
 	configPath := filepath.Join(dockerDir, "config.json")
 	require.NoError(t, os.WriteFile(configPath, []byte(`{
 		"auths": {
@@ -620,13 +629,13 @@ func TestSecretImagePull(t *testing.T) {
 		"credHelpers": {"gcr.io": "fakehelper", "broken.io": "fakehelper", "nohelper.io": "absent"},
 		"psFormat": "table"
 	}`), 0o600))
-	storeConfig := filepath.Join(t.TempDir(), "config.json")
+	storeConfig := filepath.Join(tempDir(t), "config.json")
 	require.NoError(t, os.WriteFile(storeConfig, []byte(`{"auths":{"ghcr.io":{},"https://index.docker.io/v1/":{}},"credsStore":"fakehelper"}`), 0o600))
-	malformed := filepath.Join(t.TempDir(), "config.json")
+	malformed := filepath.Join(tempDir(t), "config.json")
 	require.NoError(t, os.WriteFile(malformed, []byte(`{"auths": {"ghcr.io": {"auth": `), 0o600))
 	require.NoError(t, os.MkdirAll(filepath.Join(s.home, ".docker"), 0o700))
 	require.NoError(t, os.WriteFile(filepath.Join(s.home, ".docker", "config.json"), []byte(`{"auths":{"home.io":{"auth":"`+b64("h:hp")+`"}}}`), 0o600))
-	envConfig := t.TempDir()
+	envConfig := tempDir(t)
 	require.NoError(t, os.WriteFile(filepath.Join(envConfig, "config.json"), []byte(`{"auths":{"env.io":{"auth":"`+b64("e:ep")+`"}}}`), 0o600))
 
 	pull := []string{"--type", "image_pull"}
@@ -639,11 +648,17 @@ func TestSecretImagePull(t *testing.T) {
 		wantCalls string // the helper log afterwards
 		wantCode  int
 		wantInErr string
+		wantNote  string
 	}{
 		{name: "from flags", args: []string{"--registry", "ghcr.io", "--username", "robot", "--password", "p@ss:word"}, want: map[string]string{"ghcr.io": "robot:p@ss:word"}},
 		{name: "registry and user from variables", args: []string{"--password", "pw"}, env: map[string]string{"FLYTE_ENTRYPOINT_REGISTRY": "r.io", "FLYTE_ENTRYPOINT_USERNAME": "u"}, want: map[string]string{"r.io": "u:pw"}},
-		{name: "every answer piped", stdin: "ghcr.io\nrobot\ns3cret\n", want: map[string]string{"ghcr.io": "robot:s3cret"}},
-		{name: "password piped", args: []string{"--registry", "ghcr.io", "--username", "robot"}, stdin: "pw\r\n", want: map[string]string{"ghcr.io": "robot:pw"}},
+		// A piped password is the rest of stdin, as a piped value is: a
+		// trailing newline is kept, and the note says so by length.
+		{name: "every answer piped", stdin: "ghcr.io\nrobot\ns3cret\n", want: map[string]string{"ghcr.io": "robot:s3cret\n"},
+			wantNote: "note: the password read from stdin ends with a newline, which is kept: it is 7 bytes, the newline included"},
+		{name: "password piped", args: []string{"--registry", "ghcr.io", "--username", "robot"}, stdin: "pw\r\n", want: map[string]string{"ghcr.io": "robot:pw\r\n"},
+			wantNote: "it is 4 bytes, the newline included"},
+		{name: "password piped without a newline", args: []string{"--registry", "ghcr.io", "--username", "robot"}, stdin: "pw", want: map[string]string{"ghcr.io": "robot:pw"}},
 		{name: "user and password piped", args: []string{"--registry", "ghcr.io"}, stdin: "robot\npw", want: map[string]string{"ghcr.io": "robot:pw"}},
 		{name: "a password never comes from the environment", args: []string{"--registry", "ghcr.io", "--username", "robot"}, env: map[string]string{"FLYTE_ENTRYPOINT_PASSWORD": "env-pw"},
 			wantCode: 65, wantInErr: `empty password for registry "ghcr.io"`},
@@ -700,6 +715,12 @@ func TestSecretImagePull(t *testing.T) {
 				return
 			}
 			assert.Equal(t, tt.want, pullAuths(t, s.reveal(t, name)))
+			if tt.wantNote != "" {
+				assert.Contains(t, res.stderr, tt.wantNote)
+			} else {
+				assert.NotContains(t, res.stderr, "note:")
+			}
+			assert.NotContains(t, res.stderr, "s3cret")
 			assert.Equal(t, "image_pull", getJSON(t, s.ok(t, "", "get", "secret", name))["type"])
 		})
 	}
@@ -711,9 +732,9 @@ func TestSecretBadInputLeavesTheStoreUnchanged(t *testing.T) {
 	s := newSecretsCLI(t)
 	s.ok(t, "", "create", "secret", "existing", "--value", "original")
 	s.ok(t, "", "create", "secret", "pull", "--type", "image_pull", "--registry", "r", "--username", "u", "--password", "p")
-	malformed := filepath.Join(t.TempDir(), "config.json")
+	malformed := filepath.Join(tempDir(t), "config.json")
 	require.NoError(t, os.WriteFile(malformed, []byte(`not json`), 0o600))
-	other := filepath.Join(t.TempDir(), "config.json")
+	other := filepath.Join(tempDir(t), "config.json")
 	require.NoError(t, os.WriteFile(other, []byte(`{"auths":{"a.io":{"auth":"`+b64("a:b")+`"}}}`), 0o600))
 
 	tests := []struct {
@@ -923,7 +944,7 @@ func TestSecretValuesNeverLeak(t *testing.T) {
 	const canary = "CANARY-9c41-never-print"
 	s := newSecretsCLI(t)
 	s.env["FLYTE_ENTRYPOINT_LOG_LEVEL"] = "debug"
-	dir := t.TempDir()
+	dir := tempDir(t)
 	valueFile := filepath.Join(dir, "value")
 	require.NoError(t, os.WriteFile(valueFile, []byte(canary+"-file"), 0o600))
 	config := filepath.Join(dir, "config.json")
@@ -932,7 +953,7 @@ func TestSecretValuesNeverLeak(t *testing.T) {
 	require.NoError(t, os.WriteFile(badConfig, []byte(`{"auths":{"ghcr.io":{"auth":"`+canary+`"}}}`), 0o600))
 	junkConfig := filepath.Join(dir, "junk.json")
 	require.NoError(t, os.WriteFile(junkConfig, []byte(`{"auths":{"ghcr.io":{"auth":`+canary+`}}}`), 0o600))
-	bin := t.TempDir()
+	bin := tempDir(t)
 	writeFakeCredHelper(t, bin, "leaky", `  gcr.io) printf '{"ServerURL":"gcr.io","Username":"u","Secret":"`+canary+`-helper"}' ;;`)
 	s.env["PATH"] = bin + ":/usr/bin:/bin"
 
@@ -1090,7 +1111,7 @@ func TestSecretKilledMidWrite(t *testing.T) {
 	for i := range big {
 		big[i] = byte(r.Uint32())
 	}
-	file := filepath.Join(t.TempDir(), "big")
+	file := filepath.Join(tempDir(t), "big")
 	require.NoError(t, os.WriteFile(file, big, 0o600))
 	secretsDir := filepath.Join(s.store, "secrets")
 

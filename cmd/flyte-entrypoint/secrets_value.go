@@ -118,10 +118,7 @@ func (a *app) readValue(ctx context.Context, c *cli.Context, src valueSource, ty
 		if p.tty {
 			value, err = p.hidden("Enter secret value")
 		} else {
-			value, err = io.ReadAll(io.LimitReader(a.stdin, readfile.MaxValue+1))
-			if err == nil && len(value) > readfile.MaxValue {
-				return nil, invalidInput("the value on stdin is more than the limit of %d bytes", readfile.MaxValue)
-			}
+			value, err = p.rest("value")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read the secret's value: %w", err)
@@ -165,7 +162,13 @@ func (a *app) readLogin(c *cli.Context, p *prompter) ([]byte, error) {
 		}
 	}
 	if !c.IsSet("password") {
-		if password, err = p.hidden("Password"); err != nil {
+		if p.tty {
+			password, err = p.hidden("Password")
+		} else {
+			// As a piped value is: the rest of stdin, as given.
+			password, err = p.rest("password")
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -244,6 +247,23 @@ func (p *prompter) line(label string) (string, error) {
 		}
 	}
 	return strings.TrimSuffix(string(b), "\r"), nil
+}
+
+// rest reads the rest of a piped stdin, as given: a trailing newline is
+// kept, as `--from-file` keeps it, and the shim says so on stderr by the
+// value's length alone. what names the value in messages.
+func (p *prompter) rest(what string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(p.br, readfile.MaxValue+1))
+	if err != nil {
+		return nil, fmt.Errorf("read stdin: %w", err)
+	}
+	if len(b) > readfile.MaxValue {
+		return nil, invalidInput("the %s on stdin is more than the limit of %d bytes", what, readfile.MaxValue)
+	}
+	if bytes.HasSuffix(b, []byte("\n")) {
+		fmt.Fprintf(p.out, "note: the %s read from stdin ends with a newline, which is kept: it is %d bytes, the newline included; pipe it without one (printf '%%s' ...) to store it without\n", what, len(b))
+	}
+	return b, nil
 }
 
 func (p *prompter) readLine(br *bufio.Reader) (string, error) {
