@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X github.com/flyte-entrypoint/flyte-entrypoint/internal/versio
 GO      ?= go
 IMAGE   ?= flyte-entrypoint:$(VERSION)
 
-.PHONY: build test lint bench image demo fuzz
+.PHONY: build test lint bench image image-example demo fuzz
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/flyte-entrypoint
@@ -38,8 +38,15 @@ fuzz:
 	  done; \
 	done
 
+# The shim's own image (FROM scratch; /flyte-entrypoint): what a task
+# image's `COPY --from=flyte-entrypoint:latest` takes the binary from.
 image:
-	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
+	docker build --target flyte-entrypoint --build-arg VERSION=$(VERSION) -t $(IMAGE) -t flyte-entrypoint:latest .
+
+# An example task image with the shim as its ENTRYPOINT.
+EXAMPLE_IMAGE ?= flyte-entrypoint-example:$(VERSION)
+image-example:
+	docker build --target example-task --build-arg VERSION=$(VERSION) -t $(EXAMPLE_IMAGE) .
 
 # The main job on the embedded default: no root, no cluster.
 demo: build

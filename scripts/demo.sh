@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: the main job on the embedded default store, with no root and no
-# cluster. It seeds a throwaway local store through the store library, shows
+# cluster. It fills a throwaway local store with `create secret`, as a user
+# would, shows
 # the dry-run plan for the sample task spec, then runs a command with the
 # secrets in place under a temporary --root. Values are never printed: the
 # command prints their lengths and the files' modes.
@@ -18,8 +19,16 @@ export FLYTE_ENTRYPOINT_ROOT="$work/root"
 export FLYTE_ENTRYPOINT_LOG_FORMAT=console
 spec=testdata/specs/demo-task.json
 
-echo "== seeding a throwaway local store at $FLYTE_ENTRYPOINT_STORE"
-go run ./testdata/demoseed "$FLYTE_ENTRYPOINT_STORE"
+echo "== create secret: a throwaway local store at $FLYTE_ENTRYPOINT_STORE"
+# The values are demo values. --value is the short way; a real value would
+# come from a file (--from-file), a pipe or the hidden prompt, so that it
+# stays out of the shell's history.
+"$bin" create secret openai-key --value sk-demo-org-wide
+"$bin" create secret db-password --value demo-password-for-flytesnacks -p flytesnacks -d development
+"$bin" create secret db-password --value demo-org-password-not-used
+printf -- '-----BEGIN CERTIFICATE-----\nMIIdemo\n-----END CERTIFICATE-----\n' > "$work/tls.crt"
+"$bin" create secret tls-cert --from-file "$work/tls.crt"
+"$bin" get secret
 
 echo
 echo "== dry-run: the plan for $spec in flytesnacks/development"
