@@ -297,3 +297,30 @@ func TestExplainNamesTheStore(t *testing.T) {
 	res = run{noCmd: true, args: []string{"explain", "tok", "--backends", "env"}}.exec(t)
 	assert.NotContains(t, res.stdout, "local store")
 }
+
+// TestDryRunMarksValuesAnEnvVarCantHold: dry-run's exit is 65 for a value
+// that can't go into its variable, and its status says error, not ok.
+func TestDryRunMarksValuesAnEnvVarCantHold(t *testing.T) {
+	const canary = "CANARY-dry-3c9a"
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "not-utf8"), []byte("\xff"+canary))
+	writeFile(t, filepath.Join(dir, "fine"), []byte(canary))
+	args := []string{"--dir", dir, "--backends", "dir", "--secret", "not-utf8", "--secret", "fine", "--secret", "key=not-utf8,mount=/etc/flyte/secrets,env=AS_FILE_TOO"}
+	res := run{noCmd: true, args: append([]string{"dry-run", "-o", "json"}, args...)}.exec(t)
+	assert.Equal(t, 65, res.code, res.stderr)
+	assert.NotContains(t, res.stdout+res.stderr, canary)
+	var rep struct {
+		Secrets []struct {
+			Key, Target, Status string
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &rep), res.stdout)
+	require.Len(t, rep.Secrets, 3)
+	assert.Equal(t, "error", rep.Secrets[0].Status, "not UTF-8: no variable can hold it")
+	assert.Equal(t, "ok", rep.Secrets[1].Status)
+	assert.Equal(t, "error", rep.Secrets[2].Status, "a file that is also a variable is refused for the variable")
+
+	table := run{noCmd: true, args: append([]string{"dry-run"}, args...)}.exec(t)
+	assert.Equal(t, 65, table.code)
+	assert.Regexp(t, `(?m)^not-utf8\s+-\s+env:NOT_UTF8\s+dir\s+-\s+error\s`, table.stdout)
+}
