@@ -62,6 +62,15 @@
 // Abort. So the last publisher wins whole, and no publisher retires a
 // version that another has just made current.
 //
+// # Beside Flyte's webhook
+//
+// Flyte 1 mounts each group's Secret read-only at
+// /etc/flyte/secrets/<lower(group)>; Flyte 2 mounts a read-only emptyDir at
+// /etc/flyte/secrets with a regular file per key. A file that such a mount
+// holds already, with the resolved bytes, is not published again (and a
+// publish of nothing but such files writes nothing); anything else in the
+// way is an *Error naming the path. placed.go has the rules.
+//
 // A Publisher remembers what it last published (Same), so that a watcher
 // republishes only when something changed.
 package mountfs
@@ -264,6 +273,12 @@ type Pending struct {
 	tidied   bool        // Tidy removed the names the new version lacks
 	res      Result
 	done     bool // the publish is over
+	// all is every file asked for: files and those in place already
+	// (placed.go), which this version leaves out.
+	all []File
+	// noop says every file was in place already: there is no version, and
+	// the steps of the publish do nothing.
+	noop bool
 }
 
 // linkOwner is a symlink's owner before Prepare changed it.
@@ -279,6 +294,13 @@ type linkOwner struct {
 //   - It checks every File.Path (one or two plain components, none of them
 //     ".", "..", empty or starting with ".."; no two files at one path; no
 //     name both a file and a group) before anything is created.
+//   - It leaves out the files that something else (Flyte's webhook) has put
+//     in place already, under a visible name that is not one of ours, with
+//     exactly the resolved bytes, and logs that once; anything else under
+//     such a name is a conflict, refused before anything is written (see
+//     placed.go). When every file is in place, nothing is written at all,
+//     and the Pending's steps do nothing. A mount directory that turns out
+//     to be read-only is in place only if every file is there already.
 //   - It creates the mount directory with its parents if missing, and sets
 //     it to 0755. It warns through opts.Logger when the mount directory is
 //     not memory-backed.
@@ -306,22 +328,48 @@ func (p *Publisher) Prepare(files []File) (*Pending, error) {
 		return nil, err
 	}
 	p.mu.Lock()
-	if err := pub.ensureDir(); err != nil {
-		p.mu.Unlock()
-		return nil, err
-	}
-	lock, err := pub.lock()
+	in, rest, err := pub.placed(files)
 	if err != nil {
 		p.mu.Unlock()
 		return nil, err
 	}
-	pd, err := pub.prepare(names, files)
+	if len(in) > 0 {
+		names, _ = plan(rest) // a subset of checked paths
+	}
+	lock := -1
+	if len(rest) > 0 || len(in) == 0 { // an empty set is published too: it retires the old names
+		err = pub.ensureDir()
+		if err == nil {
+			lock, err = pub.lock()
+		}
+		if err != nil && isReadOnly(err) {
+			in, err = pub.readOnly(err, in, rest)
+			rest = nil
+		}
+		if err != nil {
+			p.mu.Unlock()
+			return nil, err
+		}
+	}
+	if len(in) > 0 {
+		paths := make([]string, len(in))
+		for i, f := range in {
+			paths[i] = f.Path
+		}
+		pub.logger.Info("secret files are in place already, with the resolved content, put there by something else (Flyte's webhook?): not published again",
+			log.String("dir", pub.dir), log.Int("files", len(in)), log.Strings("paths", paths))
+	}
+	if len(rest) == 0 && len(in) > 0 {
+		// Nothing to write: the publish holds only the Publisher's mutex.
+		return &Pending{p: p, pub: pub, lock: -1, noop: true, all: files, res: Result{Dir: pub.dir}}, nil
+	}
+	pd, err := pub.prepare(names, rest)
 	if err != nil {
 		unlock(lock)
 		p.mu.Unlock()
 		return nil, err
 	}
-	pd.p, pd.lock, pd.files = p, lock, files
+	pd.p, pd.lock, pd.files, pd.all = p, lock, rest, files
 	return pd, nil
 }
 
@@ -365,7 +413,8 @@ func (p *publisher) prepare(names []string, files []File) (*Pending, error) {
 	return pd, nil
 }
 
-// Version is the name of the version directory Prepare wrote.
+// Version is the name of the version directory Prepare wrote: "" when every
+// file was in place already.
 func (pd *Pending) Version() string { return pd.version }
 
 // Commit is Switch, then Finish: the prepared version becomes the current
@@ -391,6 +440,10 @@ func (pd *Pending) Commit() (Result, error) {
 func (pd *Pending) Switch() error {
 	if pd.done || pd.switched {
 		return &Error{Op: "commit", Path: pd.pub.path(pd.version), Err: errors.New("the publish is over already")}
+	}
+	if pd.noop {
+		pd.switched = true
+		return nil
 	}
 	p := pd.pub
 	var err error
@@ -419,9 +472,10 @@ func (pd *Pending) Finish() {
 	if pd.done || !pd.switched {
 		return
 	}
-	p := pd.pub
-	p.cleanup(pd.st, pd.version)
-	pd.p.last = pd.files
+	if !pd.noop {
+		pd.pub.cleanup(pd.st, pd.version)
+	}
+	pd.p.last = pd.all
 	pd.end()
 }
 
@@ -431,7 +485,7 @@ func (pd *Pending) Finish() {
 // hidden, for the next publish to retire. The publish stays open: Revert
 // still puts the previous version back, names included, and Finish ends it.
 func (pd *Pending) Tidy() {
-	if pd.done || !pd.switched || pd.tidied {
+	if pd.done || !pd.switched || pd.tidied || pd.noop {
 		return
 	}
 	pd.pub.tidy(pd.st)
@@ -451,6 +505,10 @@ func (pd *Pending) Revert() error {
 		return pd.Abort()
 	}
 	defer pd.end()
+	if pd.noop {
+		pd.switched = false
+		return nil
+	}
 	p := pd.pub
 	if pd.st.oldTarget == "" {
 		if err := os.Remove(p.path(dataLink)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -557,6 +615,9 @@ func (pd *Pending) chownKept(name string) error {
 // made, none of which a reader resolves, so the previous version is left
 // as it was.
 func (pd *Pending) rollback() error {
+	if pd.noop {
+		return nil // nothing was made
+	}
 	p := pd.pub
 	var errs []error
 	if pd.dataTmp {
