@@ -32,6 +32,8 @@ func TestParseRunAgreesWithUrfave(t *testing.T) {
 		{"fe", "--supervise=false", "--grace", "5", "--user", "1:2", "--log-level=debug"},
 		{"fe", "--pass-env", "X,Y", "--pass-env", " Z ", "--allow-env=PATH", "--backends", "env,local"},
 		{"fe", "--store", "/s", "--root", "/r", "--org", "o", "--project", "p", "--domain", "d", "--spec", "a.json", "--spec", "b.pb"},
+		{"fe", "-p", "p", "-d", "d"},
+		{"fe", "run", "-p=p", "-d=d"},
 	}
 	for _, args := range taken {
 		fast, fastArgs := settingsOf(t, environ, args, true)

@@ -324,3 +324,19 @@ func TestDryRunMarksValuesAnEnvVarCantHold(t *testing.T) {
 	assert.Equal(t, 65, table.code)
 	assert.Regexp(t, `(?m)^not-utf8\s+-\s+env:NOT_UTF8\s+dir\s+-\s+error\s`, table.stdout)
 }
+
+// TestSecretFlagIsTakenAsGiven: whitespace in a --secret value reaches the
+// name rule, on a start and on dry-run alike.
+func TestSecretFlagIsTakenAsGiven(t *testing.T) {
+	for _, args := range [][]string{
+		{"--secret", "key=k,env=GOOD\n"},
+		{"run", "--secret", "key=k,env=GOOD\n"},
+	} {
+		res := run{args: args, env: map[string]string{"_FSEC_K": "v"}}.exec(t)
+		assert.Equal(t, 65, res.code, "%q: %s", args, res.stderr)
+		assert.Contains(t, res.stderr, `Invalid environment variable name: "GOOD\n"`)
+		assert.Nil(t, res.rec)
+	}
+	res := run{noCmd: true, args: []string{"dry-run", "--secret", " k "}, env: map[string]string{"_FSEC_K": "v"}}.exec(t)
+	assert.Equal(t, 65, res.code, "a key with spaces is not the key k: %s", res.stderr)
+}
