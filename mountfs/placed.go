@@ -117,10 +117,12 @@ func (p *publisher) theirs(mfd int, top string) (foreign, bool) {
 		return foreign{}, false // missing, or the publish reports it
 	}
 	fr := foreign{typ: st.Mode & unix.S_IFMT}
-	if fr.typ == unix.S_IFLNK {
-		buf := make([]byte, len(dataLink)+1+len(top)+1)
+	if fr.typ == unix.S_IFLNK && len(top) <= 255 { // NAME_MAX: lstat found it
+		// One byte more than ..data/<top>, to tell a longer target.
+		var arr [len(dataLink) + 1 + 255 + 1]byte
+		buf := arr[:len(dataLink)+1+len(top)+1]
 		n, err := unix.Readlinkat(mfd, top, buf)
-		if err == nil && string(buf[:n]) == dataLink+"/"+top {
+		if err == nil && n == len(buf)-1 && string(buf[:len(dataLink)]) == dataLink && buf[len(dataLink)] == '/' && string(buf[len(dataLink)+1:n]) == top {
 			return foreign{}, false // ours
 		}
 	}
