@@ -153,5 +153,5 @@ func TestParseFlagThenValidate(t *testing.T) {
 	require.NoError(t, err)
 	_, err = Validate([]Raw{r1, r2})
 	require.Error(t, err)
-	assert.Equal(t, `--secret #2 (key "my.secret"): Invalid environment variable name: MY.SECRET, must match ^[A-Z_][A-Z0-9_]*$`, err.Error())
+	assert.Equal(t, `--secret #2 (key "my.secret"): Invalid environment variable name: MY.SECRET, must match ^[A-Z_][A-Z0-9_]*$; did you mean MY_SECRET?`, err.Error())
 }

@@ -108,7 +108,7 @@ func check(raw Raw) (Request, []string) {
 		if raw.Mount != "" {
 			req.File = true
 			if raw.Mount != MountPath {
-				add(ruleMount)
+				add(ruleMount + " Got " + quote(raw.Mount) + ": the one accepted path is " + MountPath + " (the files go under it; --root moves it for a test)")
 			}
 		}
 		switch {
@@ -143,9 +143,44 @@ func check(raw Raw) (Request, []string) {
 		}
 	}
 	if req.EnvVar != "" && (givenEnv || namesOK) && !validEnvVar(req.EnvVar) {
-		add("Invalid environment variable name: " + bare(req.EnvVar) + ", must match " + envNamePattern)
+		rule := "Invalid environment variable name: " + bare(req.EnvVar) + ", must match " + envNamePattern
+		if fix := envNameFix(req.EnvVar); fix != "" {
+			rule += "; did you mean " + fix + "?"
+		}
+		add(rule)
 	}
 	return req, rules
+}
+
+// envNameFix is the valid name nearest an invalid one, for the way out of
+// Flyte's text: upper-cased, with each other character that a name can't
+// hold made "_", and "_" before a leading digit. "" when that is no
+// better: a name with nothing but such characters, or one too odd to guess.
+func envNameFix(name string) string {
+	if name == "" || len(name) > 64 || !utf8.ValidString(name) {
+		return ""
+	}
+	var b strings.Builder
+	letters := 0
+	for _, r := range strings.ToUpper(name) {
+		switch {
+		case r >= 'A' && r <= 'Z' || r >= '0' && r <= '9':
+			letters++
+			b.WriteRune(r)
+		case r == '_' || r == '-' || r == '.' || r == ' ':
+			b.WriteByte('_')
+		default:
+			return ""
+		}
+	}
+	fix := b.String()
+	if fix[0] >= '0' && fix[0] <= '9' {
+		fix = "_" + fix
+	}
+	if letters == 0 || !validEnvVar(fix) {
+		return ""
+	}
+	return fix
 }
 
 // nameRule checks a key or group: 1 to 253 bytes of valid UTF-8 with no

@@ -111,12 +111,12 @@ func TestValidateRules(t *testing.T) {
 		{
 			name:      "dot in the derived name",
 			raw:       sdk("--secret #2", "my.secret"),
-			wantRules: []string{"Invalid environment variable name: MY.SECRET" + envRule},
+			wantRules: []string{"Invalid environment variable name: MY.SECRET" + envRule + "; did you mean MY_SECRET?"},
 		},
 		{
 			name:      "a given name is not upper-cased",
 			raw:       Raw{Key: "k", AsEnvVar: "lowercase"},
-			wantRules: []string{"Invalid environment variable name: lowercase" + envRule},
+			wantRules: []string{"Invalid environment variable name: lowercase" + envRule + "; did you mean LOWERCASE?"},
 		},
 		{
 			name:      "a trailing newline does not match",
@@ -126,22 +126,22 @@ func TestValidateRules(t *testing.T) {
 		{
 			name:      "a leading digit",
 			raw:       Raw{Shape: ShapeCore, Key: "k", EnvVar: "1PASSWORD"},
-			wantRules: []string{"Invalid environment variable name: 1PASSWORD" + envRule},
+			wantRules: []string{"Invalid environment variable name: 1PASSWORD" + envRule + "; did you mean _1PASSWORD?"},
 		},
 		{
 			name:      "core FILE checks env_var too",
 			raw:       Raw{Shape: ShapeCore, Key: "k", MountRequirement: MountFile, EnvVar: "a-path"},
-			wantRules: []string{"Invalid environment variable name: a-path" + envRule},
+			wantRules: []string{"Invalid environment variable name: a-path" + envRule + "; did you mean A_PATH?"},
 		},
 		{
 			name:      "mount elsewhere",
 			raw:       Raw{Key: "k", Mount: "/etc/secrets"},
-			wantRules: []string{"Only /etc/flyte/secrets is supported as secret mount path today."},
+			wantRules: []string{"Only /etc/flyte/secrets is supported as secret mount path today. Got \"/etc/secrets\": the one accepted path is /etc/flyte/secrets (the files go under it; --root moves it for a test)"},
 		},
 		{
 			name:      "mount with a trailing slash",
 			raw:       Raw{Key: "k", Mount: "/etc/flyte/secrets/"},
-			wantRules: []string{"Only /etc/flyte/secrets is supported as secret mount path today."},
+			wantRules: []string{"Only /etc/flyte/secrets is supported as secret mount path today. Got \"/etc/flyte/secrets/\": the one accepted path is /etc/flyte/secrets (the files go under it; --root moves it for a test)"},
 		},
 		{
 			name:      "empty key",
@@ -227,9 +227,9 @@ func TestValidateRules(t *testing.T) {
 			name: "every problem of one request",
 			raw:  Raw{Key: "../x", Mount: "/tmp", AsEnvVar: "bad name"},
 			wantRules: []string{
-				"Only /etc/flyte/secrets is supported as secret mount path today.",
+				"Only /etc/flyte/secrets is supported as secret mount path today. Got \"/tmp\": the one accepted path is /etc/flyte/secrets (the files go under it; --root moves it for a test)",
 				`key must not contain "/" in a file request`,
-				`Invalid environment variable name: "bad name"` + envRule,
+				`Invalid environment variable name: "bad name"` + envRule + "; did you mean BAD_NAME?",
 			},
 		},
 		{
@@ -264,7 +264,7 @@ func TestValidateErrorText(t *testing.T) {
 		{Origin: "FLYTE_SECRETS secret 1", Key: "a\x00b", Mount: MountPath},
 	})
 	require.Error(t, err)
-	want := `--secret #2 (key "my.secret"): Invalid environment variable name: MY.SECRET, must match ^[A-Z_][A-Z0-9_]*$` + "\n" +
+	want := `--secret #2 (key "my.secret"): Invalid environment variable name: MY.SECRET, must match ^[A-Z_][A-Z0-9_]*$; did you mean MY_SECRET?` + "\n" +
 		`spec "task.json" secret 1 (key "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"...(10241 bytes)): key must be 1 to 253 characters, got 10241 bytes` + "\n" +
 		`FLYTE_SECRETS secret 1 (key "a\x00b"): key must not contain a NUL or other control character`
 	assert.Equal(t, want, err.Error())
@@ -387,8 +387,8 @@ func TestValidateCollisions(t *testing.T) {
 		{
 			name: "an invalid request takes no part in collisions",
 			raws: []Raw{sdk("--secret #1", "my.secret"), {Origin: "--secret #2", Key: "k", AsEnvVar: "MY.SECRET"}},
-			wantError: `--secret #1 (key "my.secret"): Invalid environment variable name: MY.SECRET` + envRule + "\n" +
-				`--secret #2 (key "k"): Invalid environment variable name: MY.SECRET` + envRule,
+			wantError: `--secret #1 (key "my.secret"): Invalid environment variable name: MY.SECRET` + envRule + "; did you mean MY_SECRET?\n" +
+				`--secret #2 (key "k"): Invalid environment variable name: MY.SECRET` + envRule + "; did you mean MY_SECRET?",
 		},
 	}
 	for _, tt := range tests {
@@ -467,4 +467,19 @@ func TestStrings(t *testing.T) {
 	assert.Equal(t, "ENV_VAR", MountEnvVar.String())
 	assert.Equal(t, "FILE", MountFile.String())
 	assert.Equal(t, "MountRequirement(9)", MountRequirement(9).String())
+}
+
+func TestEnvNameFix(t *testing.T) {
+	for in, want := range map[string]string{
+		"openai_key": "OPENAI_KEY",
+		"MY.SECRET":  "MY_SECRET",
+		"my-api-key": "MY_API_KEY",
+		"1PASSWORD":  "_1PASSWORD",
+		"MY_VAR\n":   "", // a control character: too odd to guess
+		"---":        "", // nothing to keep
+		"café":       "", // not ASCII
+		"":           "",
+	} {
+		assert.Equal(t, want, envNameFix(in), "%q", in)
+	}
 }

@@ -340,3 +340,20 @@ func TestSecretFlagIsTakenAsGiven(t *testing.T) {
 	res := run{noCmd: true, args: []string{"dry-run", "--secret", " k "}, env: map[string]string{"_FSEC_K": "v"}}.exec(t)
 	assert.Equal(t, 65, res.code, "a key with spaces is not the key k: %s", res.stderr)
 }
+
+// TestFlyteTextsComeFirstThenTheWayOut: the rule's own text, as Flyte
+// words it, then what to write instead.
+func TestFlyteTextsComeFirstThenTheWayOut(t *testing.T) {
+	for _, tc := range []struct {
+		secret, want string
+	}{
+		{"key=k,mount=/tmp/secrets", `--secret #1 (key "k"): Only /etc/flyte/secrets is supported as secret mount path today. Got "/tmp/secrets": the one accepted path is /etc/flyte/secrets (the files go under it; --root moves it for a test)`},
+		{"key=k,env=openai_key", `--secret #1 (key "k"): Invalid environment variable name: openai_key, must match ^[A-Z_][A-Z0-9_]*$; did you mean OPENAI_KEY?`},
+		{"my.secret", `--secret #1 (key "my.secret"): Invalid environment variable name: MY.SECRET, must match ^[A-Z_][A-Z0-9_]*$; did you mean MY_SECRET?`},
+	} {
+		res := run{args: []string{"--secret", tc.secret}}.exec(t)
+		assert.Equal(t, 65, res.code, res.stderr)
+		assert.Contains(t, res.stderr, "flyte-entrypoint: "+tc.want+"\n")
+		assertNothingStarted(t, res)
+	}
+}
