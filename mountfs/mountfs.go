@@ -827,6 +827,16 @@ func (p *publisher) ensureDir() error {
 	}
 	if os.FileMode(st.Mode&0o7777) != mountMode {
 		if err := unix.Fchmod(fd, uint32(mountMode)); err != nil {
+			if err == unix.EPERM && int(st.Uid) != os.Geteuid() && unix.Access(p.dir, unix.W_OK|unix.X_OK) == nil {
+				// A directory of another user's that this one may write: a
+				// pod's emptyDir, which the kubelet makes root's and 0777,
+				// for a shim that runs as the task's user. Only its owner
+				// can change its mode; the files and version directories
+				// inside are still this user's, 0400 and 0500.
+				p.logger.Warn("the secrets directory is another user's and open to others; publishing into it as it is",
+					log.String("dir", p.dir), log.String("mode", fmt.Sprintf("%#o", st.Mode&0o7777)), log.Int("owner_uid", int(st.Uid)))
+				return nil
+			}
 			return fail("make the secrets directory 0755", p.dir, err)
 		}
 	}

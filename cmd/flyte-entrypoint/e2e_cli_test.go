@@ -2,11 +2,13 @@ package main_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -356,4 +358,70 @@ func TestFlyteTextsComeFirstThenTheWayOut(t *testing.T) {
 		assert.Contains(t, res.stderr, "flyte-entrypoint: "+tc.want+"\n")
 		assertNothingStarted(t, res)
 	}
+}
+
+// runAsNonRoot runs the shim as this user when it isn't root, and as
+// nobody (65534) when it is, with the given environment only.
+func runAsNonRoot(t *testing.T, env []string, args ...string) (code int, stderr string) {
+	t.Helper()
+	cmd := exec.Command(shimBin, args...)
+	cmd.Env = env
+	if os.Geteuid() == 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), errb.String()
+	}
+	require.NoError(t, err, errb.String())
+	return 0, errb.String()
+}
+
+// TestNonRootMountSaysWhatToDo: without --root, a user that can't write
+// /etc/flyte/secrets is told the three set-ups that work.
+func TestNonRootMountSaysWhatToDo(t *testing.T) {
+	if fi, err := os.Stat("/etc/flyte/secrets"); err == nil && fi.Mode().Perm()&0o002 != 0 {
+		t.Skip("/etc/flyte/secrets is writable by everyone on this machine: nothing to refuse")
+	}
+	code, stderr := runAsNonRoot(t, []string{"PATH=/usr/bin:/bin", "_UNION_MY=CANARY-nonroot-8e1f"},
+		"--backends", "env", "--secret", "key=my,mount=/etc/flyte/secrets", "--", "/bin/true")
+	assert.Equal(t, 73, code, stderr)
+	assert.Contains(t, stderr, "the shim can't write /etc/flyte/secrets: mount a writable memory-backed emptyDir there (emptyDir: {medium: Memory}), or run the shim as root with --user for the command, or give --root DIR to publish under DIR instead (for a test)")
+	assert.NotContains(t, stderr, "CANARY-nonroot")
+}
+
+// TestNonRootPublishesIntoAPodsEmptyDir: the kubelet makes an emptyDir
+// root's and 0777; a shim that runs as the task's user publishes into it as
+// it is, with a warning, since only root may change its mode.
+func TestNonRootPublishesIntoAPodsEmptyDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: makes a root-owned 0777 directory, as the kubelet does, for a shim that runs as nobody")
+	}
+	root := filepath.Join(t.TempDir(), "root")
+	mount := filepath.Join(root, "etc/flyte/secrets")
+	require.NoError(t, os.MkdirAll(mount, 0o755))
+	require.NoError(t, os.Chmod(mount, 0o777))
+	for p := root; p != filepath.Clean(os.TempDir()) && p != "/"; p = filepath.Dir(p) {
+		require.NoError(t, os.Chmod(p, 0o755)) // nobody must reach it
+	}
+	out := filepath.Join(mount, "..out")
+	code, stderr := runAsNonRoot(t, []string{"PATH=/usr/bin:/bin", "_UNION_MY=CANARY-emptydir-1"},
+		"--root", root, "--backends", "env", "--secret", "key=my,mount=/etc/flyte/secrets", "--",
+		"/bin/sh", "-c", `cat "$0/my" > "$1"`, mount, out)
+	require.Equal(t, 0, code, stderr)
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, "CANARY-emptydir-1", string(got))
+	assert.Contains(t, stderr, "the secrets directory is another user's and open to others; publishing into it as it is")
+	assert.NotContains(t, stderr, "CANARY-emptydir")
+	fi, err := os.Stat(mount)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o777), fi.Mode().Perm(), "its mode is the kubelet's")
+	fi, err = os.Stat(filepath.Join(mount, "my"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o400), fi.Mode().Perm())
+	assert.Equal(t, uint32(65534), fi.Sys().(*syscall.Stat_t).Uid)
 }

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -458,9 +459,19 @@ func (p *Plan) Prepare(s *Staged) (*mountfs.Pending, error) {
 	}
 	pending, err := p.pub.Prepare(s.Files)
 	if err != nil {
-		return nil, exit.With(exit.CantCreate, err)
+		return nil, exit.With(exit.CantCreate, mountHint(err, p.cfg.Root))
 	}
 	return pending, nil
+}
+
+// mountHint adds the way out to a mount that a user other than root may
+// not write, without --root: the three set-ups that work.
+func mountHint(err error, root string) error {
+	if root != "" || !errors.Is(err, fs.ErrPermission) || os.Geteuid() == 0 {
+		return err
+	}
+	return fmt.Errorf("%w; as uid %d the shim can't write %s: mount a writable memory-backed emptyDir there (emptyDir: {medium: Memory}), or run the shim as root with --user for the command, or give --root DIR to publish under DIR instead (for a test)",
+		err, os.Geteuid(), spec.MountPath)
 }
 
 // Check is the pre-start phase: everything that could stop the command from
