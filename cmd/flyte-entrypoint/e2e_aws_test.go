@@ -101,7 +101,7 @@ print(k['AccessKeyId'], k['SecretAccessKey'])
 `)
 	f := strings.Fields(keys)
 	require.Len(t, f, 2)
-	store := filepath.Join(t.TempDir(), "store")
+	store := filepath.Join(tempDir(t), "store")
 	s := run{noCmd: true, args: []string{"create", "secret", "db-pass", "--value", "from-local", "--store", store}}.exec(t)
 	require.Equal(t, 0, s.code, s.stderr)
 	m.EnforceAuth(t)
@@ -189,7 +189,7 @@ print(json.dumps({'tags': sorted([[t['Key'], t['Value']] for t in d['Tags']]), '
 }
 
 func writeTemp(t *testing.T, b []byte) string {
-	p := filepath.Join(t.TempDir(), "value")
+	p := filepath.Join(tempDir(t), "value")
 	writeFile(t, p, b)
 	return p
 }

@@ -31,7 +31,7 @@ func TestUserMustBeAbleToRunTheCommand(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: --user switches to another user")
 	}
-	dir := t.TempDir()
+	dir := tempDir(t)
 	require.NoError(t, os.Chmod(dir, 0o755))
 	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
 	writeFile(t, filepath.Join(dir, "k"), []byte("v"))
@@ -61,7 +61,7 @@ func TestUserMustBeAbleToRunTheCommand(t *testing.T) {
 // anything is published; dry-run reports it as an error too.
 func TestEnvironmentTooBigForExecve(t *testing.T) {
 	const canary = "CANARY-e2big-"
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, filepath.Join(dir, "big"), []byte(canary+strings.Repeat("x", 128*1024)))
 	writeFile(t, filepath.Join(dir, "f"), []byte("file"))
 	for i := range 30 {
@@ -130,7 +130,7 @@ func TestSignalAfterTheCommitPoint(t *testing.T) {
 	const oldFiles = 2000
 	for _, mode := range []string{"exec", "supervise"} {
 		t.Run(mode, func(t *testing.T) {
-			tmp := t.TempDir()
+			tmp := tempDir(t)
 			root := filepath.Join(tmp, "root")
 			src := filepath.Join(tmp, "src")
 			var oldArgs []string
@@ -244,13 +244,13 @@ func waitForRename(t *testing.T, fd int, name string) {
 // exactly the last publisher's set, none dangling. Before, 9 pairs in 200
 // left ..data pointing at a deleted version.
 func TestConcurrentShimsPublishWhole(t *testing.T) {
-	src := t.TempDir()
+	src := tempDir(t)
 	for _, k := range []string{"a", "b", "c"} {
 		writeFile(t, filepath.Join(src, k), []byte("value-"+k))
 	}
 	sets := [][]string{{"a", "b"}, {"b", "c"}}
 	for i := range 40 {
-		root := filepath.Join(t.TempDir(), "root")
+		root := filepath.Join(tempDir(t), "root")
 		var cmds []*exec.Cmd
 		for _, set := range sets {
 			args := []string{"--dir", src, "--root", root}

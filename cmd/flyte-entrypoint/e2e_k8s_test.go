@@ -190,7 +190,7 @@ func TestK8sForbiddenFailsClosed(t *testing.T) {
 	e.allow(t, pol.stdout)
 
 	// The local store has the same secret: it must not answer in k8s's place.
-	store := filepath.Join(t.TempDir(), "store")
+	store := filepath.Join(tempDir(t), "store")
 	s := run{noCmd: true, args: []string{"create", "secret", "db-pass", "-p", "payments", "-d", "development", "--value", "from-local", "--store", store}}.exec(t)
 	require.Equal(t, 0, s.code, s.stderr)
 
@@ -226,7 +226,7 @@ func TestK8sServerDown(t *testing.T) {
 // adminKubeconfig writes a laptop's kubeconfig for the cluster's admin.
 func adminKubeconfig(t *testing.T, c *kubetest.Cluster) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := tempDir(t)
 	cfg := fmt.Sprintf("apiVersion: v1\nkind: Config\ncurrent-context: admin\nclusters:\n- name: test\n  cluster:\n    server: %s\n    certificate-authority-data: %s\nusers:\n- name: admin\n  user:\n    token: %s\ncontexts:\n- name: admin\n  context: {cluster: test, user: admin}\n",
 		c.Server(), base64.StdEncoding.EncodeToString(c.CAPEM()), kubetest.AdminToken)
 	p := filepath.Join(dir, "config")

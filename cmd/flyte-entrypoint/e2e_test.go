@@ -116,7 +116,7 @@ type run struct {
 // command that records to a file.
 func (r run) exec(t *testing.T) result {
 	t.Helper()
-	tmp := t.TempDir()
+	tmp := tempDir(t)
 	root := filepath.Join(tmp, "root")
 	out := filepath.Join(tmp, "record.json")
 	env := map[string]string{
@@ -184,7 +184,7 @@ func writeFile(t *testing.T, path string, data []byte) {
 }
 
 func TestRunExposesEnvAndFilesThenExecs(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	binary := make([]byte, 256)
 	for i := range binary {
 		binary[i] = byte(i)
@@ -247,7 +247,7 @@ func TestRunSubcommandIsTheDefault(t *testing.T) {
 }
 
 func TestCommandIsLookedUpOnTheChildPath(t *testing.T) {
-	bin := t.TempDir()
+	bin := tempDir(t)
 	require.NoError(t, os.Symlink(fakeBin, filepath.Join(bin, "task-cmd")))
 	res := run{
 		args:    []string{"--secret", "key=path,env=PATH", "--allow-env", "PATH"},
@@ -260,7 +260,7 @@ func TestCommandIsLookedUpOnTheChildPath(t *testing.T) {
 }
 
 func TestSpecSourcesAreMerged(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, filepath.Join(dir, "openai-key"), []byte("o"))
 	writeFile(t, filepath.Join(dir, "postgres", "db-password"), []byte("p"))
 	writeFile(t, filepath.Join(dir, "certs", "tls-cert"), []byte("c"))
@@ -298,18 +298,18 @@ func merge(a, b map[string]string) map[string]string {
 }
 
 func TestBadInputStopsEverything(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, filepath.Join(dir, "bin"), []byte{0xff, 0xfe, 0x00})
 	writeFile(t, filepath.Join(dir, "ok"), []byte("FINE-VALUE-77"))
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "is-a-dir"), 0o000))
-	notExec := filepath.Join(t.TempDir(), "script")
+	notExec := filepath.Join(tempDir(t), "script")
 	writeFile(t, notExec, []byte("#!/bin/sh\n"))
-	badSpec := filepath.Join(t.TempDir(), "bad.json")
+	badSpec := filepath.Join(tempDir(t), "bad.json")
 	writeFile(t, badSpec, []byte(`{"secrets": [`))
-	emptySpec := filepath.Join(t.TempDir(), "empty.pb")
+	emptySpec := filepath.Join(tempDir(t), "empty.pb")
 	writeFile(t, emptySpec, nil)
 	long := strings.Repeat("k", 10*1024)
-	nulSpec := filepath.Join(t.TempDir(), "nul.json")
+	nulSpec := filepath.Join(tempDir(t), "nul.json")
 	writeFile(t, nulSpec, []byte(`[{"key": "a\u0000b", "mount": "/etc/flyte/secrets"}]`))
 
 	cases := []struct {
@@ -376,7 +376,7 @@ func TestBadInputStopsEverything(t *testing.T) {
 
 func TestCanaryValuesNeverLeak(t *testing.T) {
 	const canary = "CANARY-3b9f-do-not-print"
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, filepath.Join(dir, "file-secret"), []byte(canary+"-file"))
 	writeFile(t, filepath.Join(dir, "env-secret"), []byte(canary+"-env"))
 	writeFile(t, filepath.Join(dir, "binary"), []byte(canary+"\xff"))
@@ -402,7 +402,7 @@ func TestCanaryValuesNeverLeak(t *testing.T) {
 }
 
 func TestDryRunPrintsThePlanAndWritesNothing(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, filepath.Join(dir, "certs", "tls-cert"), []byte("12345"))
 	args := []string{"dry-run", "--output", "json", "--dir", dir,
 		"--secret", "key=tls-cert,group=certs,mount=/etc/flyte/secrets",
@@ -442,7 +442,7 @@ func TestDryRunPrintsThePlanAndWritesNothing(t *testing.T) {
 }
 
 func TestExplainPrintsTheTrail(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, filepath.Join(dir, "grp", "k"), []byte("v"))
 	res := run{args: []string{"explain", "k", "--group", "grp", "--dir", dir}, noCmd: true}.exec(t)
 	require.Equal(t, 0, res.code, res.stderr)
@@ -469,18 +469,18 @@ func TestSignalBeforeStartAbortsTheStart(t *testing.T) {
 	}{{"exec", syscall.SIGTERM}, {"exec", syscall.SIGQUIT}, {"supervise", syscall.SIGTERM}, {"supervise", syscall.SIGHUP}, {"supervise", syscall.SIGQUIT}} {
 		mode, sig := c.mode, c.sig
 		t.Run(mode+"/"+sig.String(), func(t *testing.T) {
-			dir := t.TempDir()
+			dir := tempDir(t)
 			writeFile(t, filepath.Join(dir, "k"), []byte("v"))
 			// The test holds the mount's publish lock, as another publisher
 			// would: the start waits for it in the prepare phase, so the
 			// signal surely lands while the start is in progress.
-			root := filepath.Join(t.TempDir(), "root")
+			root := filepath.Join(tempDir(t), "root")
 			mount := filepath.Join(root, "etc/flyte/secrets")
 			require.NoError(t, os.MkdirAll(mount, 0o755))
 			lock, err := os.OpenFile(filepath.Join(mount, "..lock"), os.O_RDONLY|os.O_CREATE, 0o644)
 			require.NoError(t, err)
 			require.NoError(t, syscall.Flock(int(lock.Fd()), syscall.LOCK_EX))
-			out := filepath.Join(t.TempDir(), "rec.json")
+			out := filepath.Join(tempDir(t), "rec.json")
 			args := []string{"--dir", dir, "--root", root, "--secret", "key=k,mount=/etc/flyte/secrets"}
 			if mode == "supervise" {
 				args = append(args, "--supervise")
@@ -490,7 +490,7 @@ func TestSignalBeforeStartAbortsTheStart(t *testing.T) {
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			require.NoError(t, cmd.Start())
-			waitFor(t, func() bool { return blockedOn(cmd.Process.Pid, "lock") })
+			waitFor(t, func() bool { return waitsForLock(cmd.Process.Pid, lock.Name()) })
 			require.NoError(t, cmd.Process.Signal(sig))
 			time.Sleep(20 * time.Millisecond) // let the signal land before the lock is free
 			lock.Close()
@@ -531,13 +531,25 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// blockedOn reports whether a thread of pid sleeps in a kernel function
-// whose name holds what.
-func blockedOn(pid int, what string) bool {
-	tasks, _ := os.ReadDir(filepath.Join("/proc", itoa(pid), "task"))
-	for _, task := range tasks {
-		b, err := os.ReadFile(filepath.Join("/proc", itoa(pid), "task", task.Name(), "wchan"))
-		if err == nil && strings.Contains(string(b), what) {
+// waitsForLock reports whether pid waits for a flock on the file at path:
+// /proc/locks lists such a request with "->" before it, then the pid and
+// the file's device:inode. Unlike a thread's wchan, which only root may read
+// for a process that is not dumpable (the shim in exec mode), /proc/locks is
+// readable by every user.
+func waitsForLock(pid int, path string) bool {
+	var st syscall.Stat_t
+	if syscall.Stat(path, &st) != nil {
+		return false
+	}
+	b, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return false
+	}
+	ino := ":" + strconv.FormatUint(st.Ino, 10)
+	for _, line := range strings.Split(string(b), "\n") {
+		// 2: -> FLOCK  ADVISORY  WRITE 1234 fe:00:9986620 0 EOF
+		f := strings.Fields(line)
+		if len(f) >= 7 && f[1] == "->" && f[2] == "FLOCK" && f[5] == itoa(pid) && strings.HasSuffix(f[6], ino) {
 			return true
 		}
 	}
@@ -547,14 +559,12 @@ func blockedOn(pid int, what string) bool {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // TestUnreadableDirIsAnError runs the shim as an unprivileged user against a
-// directory it may not read: that is a failure (69), not "not found".
+// directory it may not read: that is a failure (69), not "not found". Root
+// runs the shim as nobody against its own 0700 directory; another user runs
+// it as itself against a 0000 one.
 func TestUnreadableDirIsAnError(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("this test needs root to run the shim as another user; CI runs as root")
-	}
-	base, err := os.MkdirTemp("", "e2e-unreadable-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(base) })
+	base := tempDir(t)
+	require.NoError(t, os.Chmod(filepath.Dir(base), 0o755))
 	require.NoError(t, os.Chmod(base, 0o755))
 	locked := filepath.Join(base, "locked")
 	require.NoError(t, os.Mkdir(locked, 0o700))
@@ -563,10 +573,14 @@ func TestUnreadableDirIsAnError(t *testing.T) {
 
 	cmd := exec.Command(shimBin, "--dir", locked, "--secret", "k", "--", fakeBin)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + base}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if os.Geteuid() == 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	} else {
+		require.NoError(t, os.Chmod(locked, 0o000))
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee, stderr.String())
 	assert.Equal(t, 69, ee.ExitCode(), stderr.String())
@@ -581,9 +595,9 @@ func shimBinDir() string { return filepath.Dir(shimBin) }
 // backend may take a request's own target variable as its value, but not a
 // variable that holds a path: the file must get the real value.
 func TestPathVariableIsNotTakenForTheValue(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, filepath.Join(dir, "k"), []byte("the-real-value"))
-	spec := filepath.Join(t.TempDir(), "secret.json")
+	spec := filepath.Join(tempDir(t), "secret.json")
 	writeFile(t, spec, []byte(`{"key": "k", "mountRequirement": "FILE", "envVar": "K_PATH"}`))
 	res := run{
 		args: []string{"--dir", dir, "--spec", spec},
@@ -600,7 +614,7 @@ func TestPathVariableIsNotTakenForTheValue(t *testing.T) {
 // allowed, as on the command line; a variable that belongs to another
 // command does not stop a run; a bad scope id is a usage error.
 func TestConfigVariables(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, filepath.Join(dir, "k"), []byte("v"))
 	res := run{args: []string{"--secret", "k"}, env: map[string]string{
 		"FLYTE_ENTRYPOINT_BACKENDS":    "env, dir",
@@ -631,11 +645,11 @@ func TestConfigVariables(t *testing.T) {
 // value checks (65), publishing (73), exec (126/127), whatever fails later
 // too. And a command that cannot start leaves nothing published.
 func TestFirstFailingPhaseDecidesTheCode(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, filepath.Join(dir, "ok"), []byte("fine"))
 	writeFile(t, filepath.Join(dir, "bin"), []byte{0xff})
 	aFile := filepath.Join(dir, "ok") // a --root that cannot hold a directory
-	badInterp := filepath.Join(t.TempDir(), "task.py")
+	badInterp := filepath.Join(tempDir(t), "task.py")
 	writeFile(t, badInterp, []byte("#!/no/such/python3\nprint('hi')\n"))
 	require.NoError(t, os.Chmod(badInterp, 0o755))
 	file := "key=ok,mount=/etc/flyte/secrets"

@@ -39,7 +39,7 @@ type kubeletDir struct {
 }
 
 func newKubeletDir(t testing.TB, values map[string]string) *kubeletDir {
-	k := &kubeletDir{dir: t.TempDir()}
+	k := &kubeletDir{dir: tempDir(t)}
 	k.update(t, values)
 	return k
 }
@@ -118,7 +118,7 @@ type watchRun struct {
 
 func (r watchRun) start(t *testing.T) *watched {
 	t.Helper()
-	tmp := t.TempDir()
+	tmp := tempDir(t)
 	if r.cred != nil { // another user writes the record and the mount
 		require.NoError(t, os.Chmod(filepath.Dir(tmp), 0o755))
 		require.NoError(t, os.Chmod(tmp, 0o777))
@@ -437,7 +437,7 @@ func TestWatchReloadSignal(t *testing.T) {
 // TestWatchLocalStore: a secret created in the local store while the
 // command runs is republished.
 func TestWatchLocalStore(t *testing.T) {
-	store := filepath.Join(t.TempDir(), "store")
+	store := filepath.Join(tempDir(t), "store")
 	s := run{noCmd: true, args: []string{"create", "secret", "db-pass", "--value", "1:db-pass", "--store", store}}.exec(t)
 	require.Equal(t, 0, s.code, s.stderr)
 	w := watchRun{args: []string{"--backends", "local", "--store", store, "--secret", "key=db-pass,mount=/etc/flyte/secrets"}, files: []string{"db-pass"}}.start(t)
@@ -472,7 +472,7 @@ func TestWatchFallsBackToPolling(t *testing.T) {
 	n, _ := strconv.Atoi(strings.TrimSpace(line))
 	t.Logf("the hog holds %d inotify instances of uid %d", n, uid)
 
-	base := t.TempDir()
+	base := tempDir(t)
 	require.NoError(t, os.Chmod(base, 0o755))
 	require.NoError(t, os.Chmod(filepath.Dir(base), 0o755))
 	k := newKubeletDir(t, versioned(0, "a"))
@@ -531,7 +531,7 @@ func shimRunTime(pid int) time.Duration {
 // TestWatchPlainDirectory: a directory that is not a Kubernetes volume
 // counts too: a file written in place, and one replaced by a rename.
 func TestWatchPlainDirectory(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	writeFile(t, filepath.Join(dir, "a"), []byte("0:a"))
 	writeFile(t, filepath.Join(dir, "g", "b"), []byte("0:b"))
 	w := watchRun{args: []string{"--backends", "dir", "--dir", dir, "--secret", "key=a,mount=/etc/flyte/secrets", "--secret", "key=b,group=g,mount=/etc/flyte/secrets"}, files: []string{"a", "g/b"}}.start(t)
