@@ -827,14 +827,17 @@ func (p *publisher) ensureDir() error {
 	}
 	if os.FileMode(st.Mode&0o7777) != mountMode {
 		if err := unix.Fchmod(fd, uint32(mountMode)); err != nil {
-			if err == unix.EPERM && int(st.Uid) != os.Geteuid() && unix.Access(p.dir, unix.W_OK|unix.X_OK) == nil {
-				// A directory of another user's that this one may write: a
-				// pod's emptyDir, which the kubelet makes root's and 0777,
-				// for a shim that runs as the task's user. Only its owner
-				// can change its mode; the files and version directories
-				// inside are still this user's, 0400 and 0500.
-				p.logger.Warn("the secrets directory is another user's and open to others; publishing into it as it is",
-					log.String("dir", p.dir), log.String("mode", fmt.Sprintf("%#o", st.Mode&0o7777)), log.Int("owner_uid", int(st.Uid)))
+			if err == unix.EPERM && st.Uid == 0 && os.Geteuid() != 0 && unix.Access(p.dir, unix.W_OK|unix.X_OK) == nil {
+				// Root's directory that this user may write: a pod's
+				// emptyDir, which the kubelet makes root's and 0777, for a
+				// shim that runs as the task's user. Only root can change
+				// its mode. The files and version directories inside are
+				// still this user's, 0400 and 0500, but any user in the pod
+				// may rename the names in it, ..data included. Another
+				// user's directory is not trusted so: that user could swap
+				// ..data at will.
+				p.logger.Warn("the secrets directory is root's and open to every user (a pod's emptyDir); publishing into it as it is: any user in the pod could replace its files",
+					log.String("dir", p.dir), log.String("mode", fmt.Sprintf("%#o", st.Mode&0o7777)))
 				return nil
 			}
 			return fail("make the secrets directory 0755", p.dir, err)

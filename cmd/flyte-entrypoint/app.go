@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	osexec "os/exec"
 	"slices"
 	"strings"
 	"syscall"
@@ -74,6 +75,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // main parses args, runs the command they name and returns the exit code.
 func (a *app) main(args []string) int {
+	// --version alone, never among other arguments: in a task command
+	// written without "--" (`--secret k ./task.sh --version`) it is the
+	// task's, and must not start nothing with exit 0.
+	if len(args) == 2 && (args[1] == "--version" || args[1] == "-version") {
+		fmt.Fprintf(a.stdout, "flyte-entrypoint version %s\n", version.String())
+		return exit.OK
+	}
 	args, a.command = splitCommand(args)
 	a.cfg = loadConfig(a.env.m)
 	var err error
@@ -86,6 +94,11 @@ func (a *app) main(args []string) int {
 			}
 			return a.finish(err)
 		}
+	}
+	// `help X [Y]` is `X [Y] --help`: urfave's help command shows neither a
+	// command's subcommands' flags nor theirs.
+	if len(args) > 2 && args[1] == "help" {
+		args = append(append([]string{args[0]}, args[2:]...), "--help")
 	}
 	cliApp := a.cliApp(mentionsSecretCommand(args))
 	reordered, positional := reorder(cliApp, args)
@@ -141,9 +154,6 @@ func mentionsSecretCommand(args []string) bool {
 func (a *app) cliApp(withSecretFlags bool) *cli.App {
 	// urfave adds this flag to every command and looks it up with the
 	// others: give it cached names too.
-	// --version without urfave's -v: a task command written without "--"
-	// (`./task.sh -v`) must not print the shim's version.
-	cli.VersionFlag = &boolFlag{&cli.BoolFlag{Name: "version", Usage: "print the version", DisableDefaultText: true}, []string{"version"}}
 	cli.HelpFlag = &boolFlag{&cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help", DisableDefaultText: true}, []string{"help", "h"}}
 	// One set of flag definitions serves the app and each command: urfave
 	// makes a fresh flag set from them for every parse, and building them
@@ -156,17 +166,19 @@ func (a *app) cliApp(withSecretFlags bool) *cli.App {
 	// or policy.
 	startOnly := []string{"supervise", "grace", "user", "watch", "refresh", "reload-signal", "restart-on-env-change"}
 	explainSpecs := append(without(runSpecs, append(startOnly, "secret", "spec", "root", "pass-env", "allow-env")...), group)
-	dryRunSpecs := append(without(runSpecs, startOnly...), output)
+	// dry-run takes a run's whole command line (it resolves everything as
+	// run would), so it accepts the start's own flags, unlisted.
+	dryRunSpecs := append(hiding(runSpecs, startOnly...), output)
 	policySpecs := append(only(runSpecs, "secret", "spec", "org", "project", "domain", "k8s-namespace", "log-format", "log-level"), sa, region, account, backendFlag(a.cfg))
 	runCLI := cliFlags(runSpecs)
 
 	return &cli.App{
-		Name:      "flyte-entrypoint",
-		Usage:     "resolve a Flyte task's secrets, expose them, then run its command",
-		UsageText: "flyte-entrypoint [flags] -- CMD [ARGS...]\nflyte-entrypoint dry-run [--output table|json] [flags] [-- CMD ...]\nflyte-entrypoint explain KEY [--group G] [flags]",
-		Version:   version.String(),
-		Flags:     runCLI,
-		Action:    a.action(runSpecs, a.runAction),
+		Name:        "flyte-entrypoint",
+		Usage:       "resolve a Flyte task's secrets, expose them, then run its command",
+		UsageText:   "flyte-entrypoint [flags] -- CMD [ARGS...]\nflyte-entrypoint dry-run [--output table|json] [flags] [-- CMD ...]\nflyte-entrypoint explain KEY [--group G] [flags]\nflyte-entrypoint --version | version",
+		HideVersion: true, // --version is taken alone only: see main
+		Flags:       runCLI,
+		Action:      a.action(runSpecs, a.runAction),
 		Commands: append([]*cli.Command{
 			{
 				Name:  "version",
@@ -175,8 +187,8 @@ func (a *app) cliApp(withSecretFlags bool) *cli.App {
 					if c.NArg() > 0 {
 						return usageError("version takes no arguments, got %q", c.Args().First())
 					}
-					cli.VersionPrinter(c)
-					return nil
+					_, err := fmt.Fprintf(a.stdout, "flyte-entrypoint version %s\n", version.String())
+					return err
 				},
 				OnUsageError: a.flagUsageError,
 			},
@@ -282,28 +294,35 @@ func commandName(c *cli.Context) string {
 }
 
 // stray is the error for an argument that a command without arguments
-// (command, or "" for the app) was given: a mistyped command name, or a
-// task command written without "--" before it.
+// (command, or "" for the app) was given: a mistyped command name, a bool
+// flag's value written apart from it, or a task command written without
+// "--" before it. Only the argument itself is shown, never the words after
+// it: they are the task's, and may hold what it was given.
 func (a *app) stray(command, arg string) string {
-	if command == "" && !strings.ContainsAny(arg, "/.") {
-		var names []string
-		for _, c := range a.cliApp(false).Commands {
-			names = append(names, c.Name)
+	if len(a.command) > 0 {
+		// The task's command is after "--" already.
+		msg := fmt.Sprintf("unexpected argument %q before \"--\"", arg)
+		if i := slices.Index(a.args, arg); (arg == "true" || arg == "false") && i > 1 && isFlagArg(a.args[i-1]) {
+			msg += fmt.Sprintf(": a bool flag takes its value after \"=\" (%s=%s)", a.args[i-1], arg)
 		}
-		if s, ok := suggest.Nearest(arg, names); ok {
-			return fmt.Sprintf("unknown command %q: did you mean %s?", arg, s)
-		}
+		return msg
 	}
-	i := slices.Index(a.args[1:], arg) + 1
-	rest := []string{arg}
-	if i > 0 {
-		rest = a.args[i:]
+	if command == "" && !strings.ContainsAny(arg, "/.") {
+		if _, err := osexec.LookPath(arg); err != nil { // git, gem and bun are commands, not typos of get and run
+			var names []string
+			for _, c := range a.cliApp(false).Commands {
+				names = append(names, c.Name)
+			}
+			if s, ok := suggest.Nearest(arg, names); ok {
+				return fmt.Sprintf("unknown command %q: did you mean %s?", arg, s)
+			}
+		}
 	}
 	usage := "flyte-entrypoint [flags]"
 	if command != "" {
 		usage = "flyte-entrypoint " + command + " [flags]"
 	}
-	return fmt.Sprintf("unexpected argument %q: put the command after \"--\": %s -- %s", arg, usage, strings.Join(rest, " "))
+	return fmt.Sprintf("unexpected argument %q: put the command after \"--\": %s -- %s ...", arg, usage, arg)
 }
 
 // dashed is a flag's name as typed: -p, --project.
@@ -321,6 +340,15 @@ func without(specs []flagSpec, names ...string) []flagSpec {
 		if !slices.Contains(names, s.name) {
 			out = append(out, s)
 		}
+	}
+	return out
+}
+
+// hiding is specs with the flags named hidden from --help.
+func hiding(specs []flagSpec, names ...string) []flagSpec {
+	out := slices.Clone(specs)
+	for i := range out {
+		out[i].hidden = slices.Contains(names, out[i].name)
 	}
 	return out
 }

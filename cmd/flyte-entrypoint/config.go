@@ -184,6 +184,9 @@ func loadConfig(environ map[string]string) *config {
 // no flag reads: a misspelt setting would otherwise be ignored in silence.
 // FLYTE_ENTRYPOINT_SECRET(S) gets the variable that does hold requests.
 func (c *config) unknownEnvWarnings() []string {
+	if len(c.unknownEnv) == 0 {
+		return nil // every start without a stray variable: build no tables
+	}
 	var known []string
 	for _, f := range allFlags(c) {
 		if f.env != "" {
@@ -196,6 +199,8 @@ func (c *config) unknownEnvWarnings() []string {
 		switch {
 		case suffix == "SECRET" || suffix == "SECRETS":
 			out = append(out, name+" is not read: requests come from --secret, --spec (FLYTE_ENTRYPOINT_SPEC) and FLYTE_SECRETS")
+		case suffix == "VALUE" || suffix == "PASSWORD":
+			out = append(out, name+" is not read: a value never comes from the environment; give --"+strings.ToLower(suffix)+", --from-file or stdin")
 		default:
 			msg := name + " is not a flyte-entrypoint setting, and is ignored"
 			if s, ok := suggest.Nearest(suffix, known); ok {
@@ -267,6 +272,7 @@ type flagSpec struct {
 	set     *bool // when not nil, becomes true when the flag is given
 	given   map[string]bool
 	envSep  string // kindRequests: what separates values in the variable
+	hidden  bool   // accepted, not listed in --help
 }
 
 type flagKind int
@@ -298,13 +304,13 @@ func (f flagSpec) cliFlag() cli.Flag {
 		}
 		// KeepSpace: a --secret value is taken as given; a trailing newline
 		// must reach the name rule (name lists are trimmed by splitList).
-		return &stringsFlag{&cli.StringSliceFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: def, KeepSpace: true}, names}
+		return &stringsFlag{&cli.StringSliceFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: def, KeepSpace: true, Hidden: f.hidden}, names}
 	case kindDuration:
-		return &durationFlag{&cli.DurationFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.dur}, names}
+		return &durationFlag{&cli.DurationFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.dur, Hidden: f.hidden}, names}
 	case kindBool:
-		return &boolFlag{&cli.BoolFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.boolean}, names}
+		return &boolFlag{&cli.BoolFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.boolean, Hidden: f.hidden}, names}
 	default:
-		return &stringFlag{&cli.StringFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.str}, names}
+		return &stringFlag{&cli.StringFlag{Name: f.name, Aliases: f.aliases, Usage: f.usageText(), Value: *f.str, Hidden: f.hidden}, names}
 	}
 }
 

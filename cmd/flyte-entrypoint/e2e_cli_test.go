@@ -54,7 +54,12 @@ func TestVersion(t *testing.T) {
 	// must not print the shim's version and exit 0.
 	res = run{noCmd: true, args: []string{"--secret", "k", "./task.sh", "-v"}}.exec(t)
 	assert.Equal(t, 2, res.code)
-	assert.Contains(t, res.stderr, `put the command after "--": flyte-entrypoint [flags] -- ./task.sh -v`)
+	assert.Contains(t, res.stderr, `put the command after "--": flyte-entrypoint [flags] -- ./task.sh ...`)
+	// Nor --version: it is the shim's only when it is the only argument.
+	res = run{noCmd: true, args: []string{"--secret", "k", "python", "--version"}}.exec(t)
+	assert.Equal(t, 2, res.code)
+	assert.Empty(t, res.stdout)
+	assert.Contains(t, res.stderr, `unexpected argument "python": put the command after "--"`)
 }
 
 func TestHelpCommand(t *testing.T) {
@@ -65,6 +70,14 @@ func TestHelpCommand(t *testing.T) {
 	}
 	res := run{noCmd: true, args: []string{"help"}}.exec(t)
 	assert.Contains(t, res.stdout, "help, h", "help is listed as a command, as create --help advertises it")
+	// help X [Y] is X [Y] --help: the subcommands and their flags show.
+	res = run{noCmd: true, args: []string{"help", "create"}}.exec(t)
+	assert.Contains(t, res.stdout, "secret   create a secret")
+	res = run{noCmd: true, args: []string{"help", "create", "secret"}}.exec(t)
+	assert.Equal(t, run{noCmd: true, args: []string{"create", "secret", "--help"}}.exec(t).stdout, res.stdout)
+	assert.Contains(t, res.stdout, "--from-file value")
+	res = run{noCmd: true, args: []string{"help", "explain"}}.exec(t)
+	assert.Contains(t, res.stdout, "--group value")
 }
 
 // helpFlags is the set of long flags a command's help lists.
@@ -98,6 +111,11 @@ func TestEachCommandListsOnlyItsFlags(t *testing.T) {
 		assert.False(t, explain[f], "explain --help must not list --%s", f)
 	}
 	assert.True(t, helpFlags(t, "dry-run")["output"])
+	// dry-run resolves as run would: it takes a run's whole command line,
+	// the start's own flags included, without listing them.
+	dry := run{noCmd: true, args: []string{"dry-run", "--user", "65534:65534", "--supervise", "--grace", "5s", "--watch", "--backends", "env", "--secret", "k"},
+		env: map[string]string{"_FSEC_K": "v"}}.exec(t)
+	assert.Equal(t, 0, dry.code, dry.stderr)
 	policy := helpFlags(t, "policy")
 	for _, f := range []string{"backend", "service-account", "region", "account", "k8s-namespace", "secret", "spec"} {
 		assert.True(t, policy[f], "policy --help lists --%s", f)
@@ -139,14 +157,21 @@ func TestMistakesGetAWayOut(t *testing.T) {
 		{[]string{"create", "secret", "x", "--vaule", "v"}, `flag provided but not defined: -vaule; did you mean --value?`},
 		{[]string{"--bakends", "env"}, `flag provided but not defined: -bakends; did you mean --backends?`},
 		{[]string{"explain", "k", "--gruop", "g"}, `did you mean --group?`},
-		{[]string{"--secret", "k", "python", "-m", "task"}, `unexpected argument "python": put the command after "--": flyte-entrypoint [flags] -- python -m task`},
-		{[]string{"--secret", "k", "python", "task.py"}, `unexpected argument "python": put the command after "--": flyte-entrypoint [flags] -- python task.py`},
-		{[]string{"dry-run", "--secret", "k", "python", "-m", "task"}, `put the command after "--": flyte-entrypoint dry-run [flags] -- python -m task`},
+		{[]string{"--secret", "k", "python", "-m", "task"}, `unexpected argument "python": put the command after "--": flyte-entrypoint [flags] -- python ...`},
+		{[]string{"--secret", "k", "python", "task.py", "--token=CANARY-argv"}, `unexpected argument "python": put the command after "--": flyte-entrypoint [flags] -- python ...`},
+		{[]string{"dry-run", "--secret", "k", "python", "-m", "task"}, `put the command after "--": flyte-entrypoint dry-run [flags] -- python ...`},
+		// A command on PATH is no typo of a subcommand: git is not get.
+		{[]string{"--secret", "k", "git", "clone", "x"}, `unexpected argument "git": put the command after "--": flyte-entrypoint [flags] -- git ...`},
+		{[]string{"--secret", "python", "python", "x"}, `unexpected argument "python": put the command after "--"`},
+		// A bool flag's value apart from it, with the command after "--".
+		{[]string{"--supervise", "false", "--secret", "k", "--", "/bin/true"}, `unexpected argument "false" before "--": a bool flag takes its value after "=" (--supervise=false)`},
 		{[]string{"policy", "extra"}, `unexpected argument "extra": policy takes only flags`},
 	} {
 		res := run{noCmd: true, args: tc.args}.exec(t)
 		assert.Equal(t, 2, res.code, "%v: %s", tc.args, res.stderr)
 		assert.Contains(t, res.stderr, tc.want, tc.args)
+		assert.NotContains(t, res.stderr, "did you mean get", tc.args)
+		assert.NotContains(t, res.stderr, "CANARY-argv", "the task's own words are not echoed")
 		assert.Equal(t, 1, strings.Count("\n"+res.stderr, "\nflyte-entrypoint: "), "one message: %q", res.stderr)
 	}
 	// A far-off flag gets no guess.
@@ -194,6 +219,14 @@ func TestFatalErrorIsAJSONLogLine(t *testing.T) {
 			lines := logLines(t, res.stderr)
 			require.NotEmpty(t, lines, res.stderr)
 			last := lines[len(lines)-1]
+			fatal := 0
+			for _, l := range lines {
+				if l["msg"] == "fatal" {
+					fatal++
+				}
+			}
+			assert.Equal(t, 1, fatal, "one fatal line: %s", res.stderr)
+			assert.Equal(t, 1, strings.Count("\n"+res.stderr, "\nflyte-entrypoint: "), "one plain message")
 			assert.Equal(t, "error", last["level"])
 			assert.Equal(t, "fatal", last["msg"])
 			assert.Equal(t, float64(tc.code), last["exit_code"])
@@ -219,7 +252,6 @@ func TestEverySuccessfulStartLogsOneLine(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	require.NotNil(t, res.rec)
 	assert.NotContains(t, res.stderr, canary)
-	assert.NotContains(t, res.stderr, dir, "no path from the environment or the flags")
 	var starts []map[string]any
 	for _, l := range logLines(t, res.stderr) {
 		if l["msg"] == "starting the command" {
@@ -228,6 +260,19 @@ func TestEverySuccessfulStartLogsOneLine(t *testing.T) {
 	}
 	require.Len(t, starts, 1, res.stderr)
 	s := starts[0]
+	var keys []string
+	for k := range s {
+		keys = append(keys, k)
+	}
+	assert.ElementsMatch(t, []string{"level", "ts", "msg", "secrets", "env", "files", "backends", "ms", "command"}, keys)
+	line := ""
+	for _, l := range strings.Split(res.stderr, "\n") {
+		if strings.Contains(l, `"starting the command"`) {
+			line = l
+		}
+	}
+	assert.NotContains(t, line, res.root, "no path from the flags or the environment")
+	assert.NotContains(t, line, filepath.Dir(fakeBin), "the command's name, not its path")
 	assert.Equal(t, "info", s["level"])
 	assert.Equal(t, float64(3), s["secrets"])
 	assert.Equal(t, float64(2), s["env"])
@@ -247,7 +292,8 @@ func TestEverySuccessfulStartLogsOneLine(t *testing.T) {
 func TestUnknownSettingVariablesAreNamed(t *testing.T) {
 	res := run{
 		args: []string{"--log-format", "json", "--backends", "env"},
-		env:  map[string]string{"FLYTE_ENTRYPOINT_SECRET": "api-key", "FLYTE_ENTRYPOINT_BAKENDS": "env", "FLYTE_ENTRYPOINT_ZZZQQ": "1"},
+		env: map[string]string{"FLYTE_ENTRYPOINT_SECRET": "api-key", "FLYTE_ENTRYPOINT_BAKENDS": "env", "FLYTE_ENTRYPOINT_ZZZQQ": "1",
+			"FLYTE_ENTRYPOINT_VALUE": "CANARY-envvalue", "_FSEC_API-KEY": "CANARY-envsecret"},
 	}.exec(t)
 	require.Equal(t, 0, res.code, res.stderr)
 	var warns []string
@@ -259,10 +305,13 @@ func TestUnknownSettingVariablesAreNamed(t *testing.T) {
 	assert.Equal(t, []string{
 		"FLYTE_ENTRYPOINT_BAKENDS is not a flyte-entrypoint setting, and is ignored; did you mean FLYTE_ENTRYPOINT_BACKENDS?",
 		"FLYTE_ENTRYPOINT_SECRET is not read: requests come from --secret, --spec (FLYTE_ENTRYPOINT_SPEC) and FLYTE_SECRETS",
+		"FLYTE_ENTRYPOINT_VALUE is not read: a value never comes from the environment; give --value, --from-file or stdin",
 		"FLYTE_ENTRYPOINT_ZZZQQ is not a flyte-entrypoint setting, and is ignored",
 	}, warns)
+	require.NotNil(t, res.rec)
 	_, set := res.rec.env("API_KEY")
-	assert.False(t, set, "the variable is not taken as a request")
+	assert.False(t, set, "the variable is not taken as a request: _FSEC_API-KEY would have answered it")
+	assert.NotContains(t, res.stderr, "CANARY-env")
 }
 
 func TestGetSecretMissSaysWhereItExists(t *testing.T) {
@@ -333,6 +382,8 @@ func TestSecretFlagIsTakenAsGiven(t *testing.T) {
 	for _, args := range [][]string{
 		{"--secret", "key=k,env=GOOD\n"},
 		{"run", "--secret", "key=k,env=GOOD\n"},
+		// A flag before the command name: urfave's parse, not the start's.
+		{"--log-level", "info", "run", "--secret", "key=k,env=GOOD\n"},
 	} {
 		res := run{args: args, env: map[string]string{"_FSEC_K": "v"}}.exec(t)
 		assert.Equal(t, 65, res.code, "%q: %s", args, res.stderr)
@@ -415,7 +466,7 @@ func TestNonRootPublishesIntoAPodsEmptyDir(t *testing.T) {
 	got, err := os.ReadFile(out)
 	require.NoError(t, err)
 	assert.Equal(t, "CANARY-emptydir-1", string(got))
-	assert.Contains(t, stderr, "the secrets directory is another user's and open to others; publishing into it as it is")
+	assert.Contains(t, stderr, "the secrets directory is root's and open to every user (a pod's emptyDir); publishing into it as it is: any user in the pod could replace its files")
 	assert.NotContains(t, stderr, "CANARY-emptydir")
 	fi, err := os.Stat(mount)
 	require.NoError(t, err)
@@ -424,4 +475,57 @@ func TestNonRootPublishesIntoAPodsEmptyDir(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o400), fi.Mode().Perm())
 	assert.Equal(t, uint32(65534), fi.Sys().(*syscall.Stat_t).Uid)
+}
+
+// TestNonRootRefusesAnotherUsersOpenMount: a 0777 mount directory of a user
+// other than root is not trusted: its owner could swap ..data at will.
+func TestNonRootRefusesAnotherUsersOpenMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: makes a directory of uid 1000's for a shim that runs as nobody")
+	}
+	root := filepath.Join(t.TempDir(), "root")
+	mount := filepath.Join(root, "etc/flyte/secrets")
+	require.NoError(t, os.MkdirAll(mount, 0o755))
+	require.NoError(t, os.Chmod(mount, 0o777))
+	require.NoError(t, os.Chown(mount, 1000, 1000))
+	for p := root; p != filepath.Clean(os.TempDir()) && p != "/"; p = filepath.Dir(p) {
+		require.NoError(t, os.Chmod(p, 0o755))
+	}
+	code, stderr := runAsNonRoot(t, []string{"PATH=/usr/bin:/bin", "_UNION_MY=CANARY-foreign-1"},
+		"--root", root, "--backends", "env", "--secret", "key=my,mount=/etc/flyte/secrets", "--", "/bin/true")
+	assert.Equal(t, 73, code, stderr)
+	assert.Contains(t, stderr, `make the secrets directory 0755 "`+mount+`": operation not permitted`)
+	assert.NotContains(t, stderr, "CANARY-foreign")
+	entries, err := os.ReadDir(mount)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing is published there")
+}
+
+// TestSecretCommandsNeverEchoWhatWasTypedInAValuesPlace: a value typed as a
+// second argument, or piped where the registry is read, is not quoted back.
+func TestSecretCommandsNeverEchoWhatWasTypedInAValuesPlace(t *testing.T) {
+	const canary = "CANARY-echo-9d2b"
+	s := newSecretsCLI(t)
+	for _, tc := range []struct {
+		stdin string
+		args  []string
+		code  int
+		want  string
+	}{
+		{"", []string{"create", "secret", "name", canary}, 2, "too many arguments (2, want one NAME)"},
+		{"", []string{"delete", "secret", "name", canary}, 2, "too many arguments (2, want one NAME)"},
+		{"", []string{"get", "secret", "name", canary}, 2, "too many arguments (2, want at most one NAME)"},
+		{canary, []string{"create", "secret", "pull", "--type", "image_pull"}, 65, "empty user name for registry (line 1 of stdin)"},
+		{canary + "\nuser:x\npw", []string{"create", "secret", "pull", "--type", "image_pull"}, 65, "user name for registry (line 1 of stdin) holds a colon"},
+		{canary + "\nrobot\n", []string{"create", "secret", "pull", "--type", "image_pull", "--password", ""}, 65, "empty password for registry (line 1 of stdin)"},
+		{`{"auths":{"r":{"auth":"` + canary + `"}}}`, []string{"create", "secret", "pull", "--type", "image_pull"}, 65, "stdin starts with JSON"},
+	} {
+		res := s.run(t, tc.stdin, tc.args...)
+		assert.Equal(t, tc.code, res.code, "%v: %s", tc.args, res.stderr)
+		assert.Contains(t, res.stderr, tc.want, tc.args)
+		assert.NotContains(t, res.stdout+res.stderr, canary, tc.args)
+	}
+	// A registry given as a flag is the user's own, and is named.
+	res := s.run(t, "", "create", "secret", "pull", "--type", "image_pull", "--registry", "ghcr.io", "--username", "a:b", "--password", "p")
+	assert.Contains(t, res.stderr, `user name for registry "ghcr.io" holds a colon`)
 }

@@ -205,7 +205,8 @@ func nameArg(c *cli.Context, usage string) (string, error) {
 	case 1:
 		return c.Args().First(), nil
 	}
-	return "", usageError("too many arguments %q: usage is flyte-entrypoint %s", c.Args().Slice(), usage)
+	// Not quoted: a value typed in NAME's place must not be echoed.
+	return "", usageError("too many arguments (%d, want one NAME): usage is flyte-entrypoint %s; a value goes in --value, --from-file or stdin", c.NArg(), usage)
 }
 
 // secretStore is the store --backend names.
@@ -285,7 +286,7 @@ func (a *app) createSecret(c *cli.Context) error {
 
 func (a *app) getSecret(c *cli.Context) error {
 	if c.NArg() > 1 {
-		return usageError("too many arguments %q: usage is flyte-entrypoint get secret [NAME]", c.Args().Slice())
+		return usageError("too many arguments (%d, want at most one NAME): usage is flyte-entrypoint get secret [NAME]", c.NArg())
 	}
 	scope, open, err := a.secretCommon()
 	if err != nil {
@@ -409,14 +410,25 @@ func dash(s string) string {
 }
 
 // elsewhere adds to a not-found error of get or delete where else in the
-// org a secret of that name exists, and the -p/-d that name that scope:
+// org (its first thousand secrets) a secret of that name exists, and the -p/-d that name that scope:
 // management looks in exactly the scope given, unlike a task's lookup,
 // and a forgotten -p/-d must not look like a missing secret. When the org
 // can't be listed, the error is the store's alone.
 func elsewhere(ctx context.Context, store manage.Store, scope resolver.Scope, name string, notFound error) error {
-	items, err := manage.ListAll(ctx, store, resolver.Scope{Org: scope.Org}, 100)
-	if err != nil {
-		return notFound
+	// At most ten pages: a hint must not cost a remote store a thousand
+	// calls.
+	var items []manage.Meta
+	token := ""
+	for range 10 {
+		page, next, err := store.List(ctx, resolver.Scope{Org: scope.Org}, 100, token)
+		if err != nil {
+			return notFound
+		}
+		items = append(items, page...)
+		if next == "" || next == token {
+			break
+		}
+		token = next
 	}
 	var where []string
 	for _, m := range items {

@@ -664,7 +664,7 @@ func TestSecretImagePull(t *testing.T) {
 			wantCode: 65, wantInErr: `empty password for registry "ghcr.io"`},
 		{name: "empty password, allowed", args: []string{"--registry", "ghcr.io", "--username", "robot", "--password", "", "--allow-empty"}, want: map[string]string{"ghcr.io": "robot:"}},
 		{name: "no registry", stdin: "", wantCode: 65, wantInErr: "empty registry"},
-		{name: "no user", stdin: "ghcr.io\n", wantCode: 65, wantInErr: `empty user name for registry "ghcr.io"`},
+		{name: "no user", stdin: "ghcr.io\n", wantCode: 65, wantInErr: `empty user name for registry (line 1 of stdin)`},
 		{name: "colon in user", args: []string{"--registry", "r", "--username", "a:b", "--password", "p"}, wantCode: 65, wantInErr: "colon"},
 
 		{name: "docker config, chosen registries", args: []string{"--from-docker-config", "--docker-config-path", configPath, "--registries", "ghcr.io,quay.io"},

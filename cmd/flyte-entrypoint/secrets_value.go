@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -140,10 +141,13 @@ func (a *app) readValue(ctx context.Context, c *cli.Context, src valueSource, ty
 }
 
 // readLogin builds an image pull secret from --registry, --username and
-// --password, prompting for each one missing.
+// --password, prompting for each one missing. A registry or user name
+// that came from stdin is never quoted in a message: piped in the wrong
+// order, or as a whole Docker config, it may be a password.
 func (a *app) readLogin(c *cli.Context, p *prompter) ([]byte, error) {
 	registry, username := a.cfg.Registry, a.cfg.Username
 	password := []byte(a.cfg.Password)
+	shown := strconv.Quote(registry) // how messages name the registry
 	var err error
 	if registry == "" {
 		if registry, err = p.line("Registry"); err != nil {
@@ -152,14 +156,24 @@ func (a *app) readLogin(c *cli.Context, p *prompter) ([]byte, error) {
 		if registry == "" {
 			return nil, invalidInput("empty registry: give --registry, or type it at the prompt")
 		}
+		shown = strconv.Quote(registry)
+		if !p.tty {
+			shown = "(line 1 of stdin)"
+			if strings.HasPrefix(strings.TrimSpace(registry), "{") {
+				return nil, invalidInput("stdin starts with JSON, but an image_pull secret without --registry, --username and --password reads them from stdin one a line; to store a whole Docker config, give it with --from-file (or --from-docker-config)")
+			}
+		}
 	}
 	if username == "" {
 		if username, err = p.line("Username"); err != nil {
 			return nil, err
 		}
 		if username == "" {
-			return nil, invalidInput("empty user name for registry %q: give --username, or type it at the prompt", registry)
+			return nil, invalidInput("empty user name for registry %s: give --username, or type it at the prompt", shown)
 		}
+	}
+	if strings.Contains(username, ":") {
+		return nil, invalidInput("user name for registry %s holds a colon, which Docker's auth field cannot carry", shown)
 	}
 	if !c.IsSet("password") {
 		if p.tty {
@@ -173,7 +187,7 @@ func (a *app) readLogin(c *cli.Context, p *prompter) ([]byte, error) {
 		}
 	}
 	if len(password) == 0 && !a.cfg.AllowEmpty {
-		return nil, invalidInput("empty password for registry %q: give one, or --allow-empty to store an empty one", registry)
+		return nil, invalidInput("empty password for registry %s: give one, or --allow-empty to store an empty one", shown)
 	}
 	return dockerconfig.Build(registry, username, string(password))
 }

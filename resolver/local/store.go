@@ -135,7 +135,8 @@ func (s *Store) check() error {
 		if err != nil {
 			return fmt.Errorf("local store: %w", err)
 		}
-		if err := checkDir(p, fi, p == s.secretsDir() || s.made()); err != nil {
+		own := func() bool { return p == s.secretsDir() || s.made() }
+		if err := checkDir(p, fi, own); err != nil {
 			return err
 		}
 	}
@@ -156,9 +157,9 @@ func (s *Store) made() bool {
 }
 
 // checkDir refuses a directory that others may enter or that is not ours.
-// own says the directory is the store's alone, so that changing its mode
-// is safe advice.
-func checkDir(p string, fi fs.FileInfo, own bool) error {
+// own says whether the directory is the store's alone, so that changing its
+// mode is safe advice; it is asked only when the mode is wrong.
+func checkDir(p string, fi fs.FileInfo, own func() bool) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("local store %q is not a directory", p)
 	}
@@ -168,10 +169,10 @@ func checkDir(p string, fi fs.FileInfo, own bool) error {
 		}
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		if own && fi.Mode()&fs.ModeSticky == 0 {
+		if fi.Mode()&fs.ModeSticky == 0 && own() {
 			return fmt.Errorf("local store directory %q has mode %#o, which lets group or others in; it must be 0700 (chmod 700 %s)", p, perm, p)
 		}
-		return fmt.Errorf("local store directory %q has mode %#o, which lets group or others in; it must be 0700, and it holds more than the store: point --store (FLYTE_ENTRYPOINT_STORE) at a directory of the store's own, which is created 0700", p, perm)
+		return fmt.Errorf("local store directory %q has mode %#o, which lets group or others in; it must be 0700, and it is not only the store's: point --store (FLYTE_ENTRYPOINT_STORE) at a directory of the store's own, which is created 0700", p, perm)
 	}
 	return nil
 }

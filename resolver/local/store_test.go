@@ -361,7 +361,7 @@ func TestOpenRefusesAnInsecureStore(t *testing.T) {
 				require.NoError(t, os.WriteFile(filepath.Join(dir, ".bashrc"), nil, 0o600))
 				require.NoError(t, os.Chmod(dir, 0o755))
 			},
-			wantErrs: []string{"has mode 0755", "holds more than the store", "a directory of the store's own"},
+			wantErrs: []string{"has mode 0755", "it is not only the store's", "a directory of the store's own"},
 			notErr:   "chmod",
 		},
 		{
