@@ -28,6 +28,8 @@ func TestChildRestart(t *testing.T) {
 			r := startRole(t, runConfig{pid1: m.pid1, args: supervise([]string{"-restart-after", "300ms", "-restart-env", "MARK=2"}, cmd...)})
 			eventually(t, 10*time.Second, "the restarted command", func() bool { return count(readLines(rec), "start MARK=2") == 1 })
 			assert.Equal(t, []string{"start MARK=", "term", "start MARK=2"}, readLines(rec))
+			// The new command may record its start before Restart returns.
+			eventually(t, 5*time.Second, "Restart to return", func() bool { return strings.Contains(r.stderr.String(), "restart: ") })
 			assert.Contains(t, r.stderr.String(), "restart: <nil>")
 
 			r.signal(syscall.SIGTERM)
