@@ -143,10 +143,22 @@ func secretPath(ns, name string) string {
 	return p
 }
 
-// Get reads one Secret. A missing one is an *APIError with Code 404.
+// Get reads one Secret from the API server's watch cache
+// (resourceVersion=0), which spares etcd at container start and may lag a
+// write by a moment. A missing one is an *APIError with Code 404.
 func (c *Client) Get(ctx context.Context, ns, name string) (*Secret, error) {
+	return c.get(ctx, ns, name, url.Values{"resourceVersion": {"0"}})
+}
+
+// GetLatest reads one Secret as etcd has it now (a quorum read), for the
+// secret commands: `get secret` right after `create secret` must find it.
+func (c *Client) GetLatest(ctx context.Context, ns, name string) (*Secret, error) {
+	return c.get(ctx, ns, name, nil)
+}
+
+func (c *Client) get(ctx context.Context, ns, name string, q url.Values) (*Secret, error) {
 	var s Secret
-	if err := c.call(ctx, http.MethodGet, secretPath(ns, name), url.Values{"resourceVersion": {"0"}}, nil, &s, maxObject, true); err != nil {
+	if err := c.call(ctx, http.MethodGet, secretPath(ns, name), q, nil, &s, maxObject, true); err != nil {
 		return nil, err
 	}
 	return &s, nil

@@ -115,7 +115,7 @@ func (s *Store) Get(ctx context.Context, scope resolver.Scope, name string) (man
 		return manage.Meta{}, secret.Value{}, err
 	}
 	id := resolver.ScopedID(scope, name)
-	obj, err := c.Get(ctx, s.namespace, ObjectName(id))
+	obj, err := c.GetLatest(ctx, s.namespace, ObjectName(id))
 	if err != nil {
 		return manage.Meta{}, secret.Value{}, s.callError(c, scope, name, "get", err)
 	}
