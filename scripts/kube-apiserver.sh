@@ -16,7 +16,7 @@ set -euo pipefail
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 staging=v0.${K8S_VERSION#v1.}
 gover=$(go env GOVERSION)
-cache=${FLYTE_ENTRYPOINT_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flyte-entrypoint}
+cache=${FE_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flyte-entrypoint}
 bin=$cache/kube-apiserver-$K8S_VERSION-$gover/kube-apiserver
 
 if [ -x "$bin" ]; then

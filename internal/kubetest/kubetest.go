@@ -75,7 +75,7 @@ var (
 func Binaries() (apiserver, etcd string, err error) {
 	apiserver = os.Getenv("FE_KUBE_APISERVER")
 	if apiserver == "" {
-		cache := os.Getenv("FLYTE_ENTRYPOINT_TEST_CACHE")
+		cache := os.Getenv("FE_TEST_CACHE")
 		if cache == "" {
 			base, _ := os.UserCacheDir()
 			cache = filepath.Join(base, "flyte-entrypoint")
