@@ -11,9 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"io"
-	"io/fs"
 	"os"
 	osexec "os/exec"
 	"os/signal"
@@ -29,7 +27,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/exit"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/log"
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/testdir"
 )
 
 const (
@@ -661,19 +661,8 @@ func worldDir(t testing.TB) string {
 	return dir
 }
 
-// makeWritable gives the owner rwx on every directory under dir, so that
-// a user other than root can remove the tree: a 0500 directory keeps its
-// files, a 0600 one can't even be listed. It never follows a symlink.
-func makeWritable(dir string) {
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			if info, err := d.Info(); err == nil && info.Mode().Perm()&0o700 != 0o700 {
-				_ = os.Chmod(p, info.Mode().Perm()|0o700)
-			}
-		}
-		return nil
-	})
-}
+// makeWritable lets any user remove the tree: see package testdir.
+var makeWritable = testdir.MakeWritable
 
 // --- the process table ----------------------------------------------------
 
