@@ -7,4 +7,6 @@ import "github.com/flyte-entrypoint/flyte-entrypoint/internal/testdir"
 var (
 	tempDir      = testdir.New
 	makeWritable = testdir.MakeWritable
+	flyte2Fill   = testdir.Flyte2Fill
+	kubeletFill  = testdir.KubeletFill
 )

@@ -69,32 +69,6 @@ func lockDown(t *testing.T, dir string) {
 	}
 }
 
-// flyte2Fill writes what Flyte 2's init container writes into its emptyDir:
-// one regular file per key, named after the key as given.
-func flyte2Fill(files map[string]string) func(string) {
-	return func(dir string) {
-		for k, v := range files {
-			if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644); err != nil {
-				panic(err)
-			}
-		}
-	}
-}
-
-// kubeletFill writes a Secret volume as the kubelet does: a timestamped
-// directory, ..data naming it, and each item a symlink through ..data.
-func kubeletFill(items map[string]string) func(string) {
-	return func(dir string) {
-		ts := filepath.Join(dir, "..2026_03_04_05_06_07.123456789")
-		must(os.Mkdir(ts, 0o755))
-		for k, v := range items {
-			must(os.WriteFile(filepath.Join(ts, k), []byte(v), 0o644))
-			must(os.Symlink("..data/"+k, filepath.Join(dir, k)))
-		}
-		must(os.Symlink(filepath.Base(ts), filepath.Join(dir, "..data")))
-	}
-}
-
 func must(err error) {
 	if err != nil {
 		panic(err)

@@ -444,6 +444,22 @@ func TestNonRootMountSaysWhatToDo(t *testing.T) {
 	assert.NotContains(t, stderr, "CANARY-nonroot")
 }
 
+// openMount makes a --root whose mount directory is mode 0777 and owned by
+// uid, as the kubelet makes an emptyDir (uid 0), with every directory above
+// it open to nobody.
+func openMount(t *testing.T, uid int) (root, mount string) {
+	t.Helper()
+	root = filepath.Join(t.TempDir(), "root")
+	mount = filepath.Join(root, "etc/flyte/secrets")
+	require.NoError(t, os.MkdirAll(mount, 0o755))
+	require.NoError(t, os.Chmod(mount, 0o777))
+	require.NoError(t, os.Chown(mount, uid, uid))
+	for p := root; p != filepath.Clean(os.TempDir()) && p != "/"; p = filepath.Dir(p) {
+		require.NoError(t, os.Chmod(p, 0o755))
+	}
+	return root, mount
+}
+
 // TestNonRootPublishesIntoAPodsEmptyDir: the kubelet makes an emptyDir
 // root's and 0777; a shim that runs as the task's user publishes into it as
 // it is, with a warning, since only root may change its mode.
@@ -451,13 +467,7 @@ func TestNonRootPublishesIntoAPodsEmptyDir(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: makes a root-owned 0777 directory, as the kubelet does, for a shim that runs as nobody")
 	}
-	root := filepath.Join(t.TempDir(), "root")
-	mount := filepath.Join(root, "etc/flyte/secrets")
-	require.NoError(t, os.MkdirAll(mount, 0o755))
-	require.NoError(t, os.Chmod(mount, 0o777))
-	for p := root; p != filepath.Clean(os.TempDir()) && p != "/"; p = filepath.Dir(p) {
-		require.NoError(t, os.Chmod(p, 0o755)) // nobody must reach it
-	}
+	root, mount := openMount(t, 0)
 	out := filepath.Join(mount, "..out")
 	code, stderr := runAsNonRoot(t, []string{"PATH=/usr/bin:/bin", "_UNION_MY=CANARY-emptydir-1"},
 		"--root", root, "--backends", "env", "--secret", "key=my,mount=/etc/flyte/secrets", "--",
@@ -483,14 +493,7 @@ func TestNonRootRefusesAnotherUsersOpenMount(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: makes a directory of uid 1000's for a shim that runs as nobody")
 	}
-	root := filepath.Join(t.TempDir(), "root")
-	mount := filepath.Join(root, "etc/flyte/secrets")
-	require.NoError(t, os.MkdirAll(mount, 0o755))
-	require.NoError(t, os.Chmod(mount, 0o777))
-	require.NoError(t, os.Chown(mount, 1000, 1000))
-	for p := root; p != filepath.Clean(os.TempDir()) && p != "/"; p = filepath.Dir(p) {
-		require.NoError(t, os.Chmod(p, 0o755))
-	}
+	root, mount := openMount(t, 1000)
 	code, stderr := runAsNonRoot(t, []string{"PATH=/usr/bin:/bin", "_UNION_MY=CANARY-foreign-1"},
 		"--root", root, "--backends", "env", "--secret", "key=my,mount=/etc/flyte/secrets", "--", "/bin/true")
 	assert.Equal(t, 73, code, stderr)

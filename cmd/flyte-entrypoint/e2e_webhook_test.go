@@ -30,6 +30,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/testdir"
 )
 
 const webhookCanary = "CANARY-e2e-webhook-41f7"
@@ -101,37 +103,11 @@ func webhookMount(t *testing.T, dir string, needEROFS bool, fill func(dir string
 	require.ErrorIs(t, os.WriteFile(filepath.Join(dir, "probe"), nil, 0o644), syscall.EROFS)
 }
 
-// flyte2Files fills an emptyDir as Flyte 2's init container does: a regular
-// file per key, named after the key as given.
-func flyte2Files(files map[string]string) func(string) {
-	return func(dir string) {
-		for k, v := range files {
-			if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644); err != nil {
-				panic(err)
-			}
-		}
-	}
-}
-
-// kubeletVolume fills a volume as the kubelet does for a Secret or a
-// downward-API volume: a timestamped directory, ..data naming it, and each
-// item a symlink through ..data.
-func kubeletVolume(items map[string]string) func(string) {
-	return func(dir string) {
-		ts := filepath.Join(dir, "..2026_11_26_20_00_00.000000001")
-		check := func(err error) {
-			if err != nil {
-				panic(err)
-			}
-		}
-		check(os.Mkdir(ts, 0o755))
-		for k, v := range items {
-			check(os.WriteFile(filepath.Join(ts, k), []byte(v), 0o644))
-			check(os.Symlink("..data/"+k, filepath.Join(dir, k)))
-		}
-		check(os.Symlink(filepath.Base(ts), filepath.Join(dir, "..data")))
-	}
-}
+// The webhook's layouts: see package testdir.
+var (
+	flyte2Files   = testdir.Flyte2Fill
+	kubeletVolume = testdir.KubeletFill
+)
 
 // annotation is a core.Secret in protobuf text format, in Flyte's base32,
 // as Flyte's webhook marks the pod with it.
