@@ -1,8 +1,10 @@
 package main_test
 
 import (
+	"archive/zip"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -531,4 +533,56 @@ func TestSecretCommandsNeverEchoWhatWasTypedInAValuesPlace(t *testing.T) {
 	// A registry given as a flag is the user's own, and is named.
 	res := s.run(t, "", "create", "secret", "pull", "--type", "image_pull", "--registry", "ghcr.io", "--username", "a:b", "--password", "p")
 	assert.Contains(t, res.stderr, `user name for registry "ghcr.io" holds a colon`)
+}
+
+// TestGoInstallReportsTheModuleVersion: `go install ...@vX` of this module
+// reports vX. The module is served at v0.99.0 from a file-system module
+// proxy made of the checkout's tracked files, its dependencies from the
+// module cache's own download directory; nothing comes from the network.
+func TestGoInstallReportsTheModuleVersion(t *testing.T) {
+	const mod, ver = "github.com/flyte-entrypoint/flyte-entrypoint", "v0.99.0"
+	ls := exec.Command("git", "ls-files", "-z")
+	ls.Dir = repo
+	files, err := ls.Output()
+	if err != nil {
+		t.Skipf("not a git checkout (%v): the module's files can't be listed", err)
+	}
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	require.NoError(t, err)
+	tmp := t.TempDir()
+	at := filepath.Join(tmp, "proxy", mod, "@v")
+	require.NoError(t, os.MkdirAll(at, 0o755))
+	zf, err := os.Create(filepath.Join(at, ver+".zip"))
+	require.NoError(t, err)
+	zw := zip.NewWriter(zf)
+	for _, f := range strings.Split(strings.TrimRight(string(files), "\x00"), "\x00") {
+		b, err := os.ReadFile(filepath.Join(repo, f))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted in the working tree
+		}
+		require.NoError(t, err)
+		w, err := zw.Create(mod + "@" + ver + "/" + f)
+		require.NoError(t, err)
+		_, err = w.Write(b)
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	require.NoError(t, zf.Close())
+	gomod, err := os.ReadFile(filepath.Join(repo, "go.mod"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(at, ver+".mod"), gomod, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(at, ver+".info"), []byte(`{"Version":"`+ver+`","Time":"2026-12-01T00:00:00Z"}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(at, "list"), []byte(ver+"\n"), 0o644))
+
+	install := exec.Command("go", "install", "-tags", "urfave_cli_no_docs", mod+"/cmd/flyte-entrypoint@"+ver)
+	install.Dir = tmp
+	install.Env = append(os.Environ(),
+		"GOPROXY=file://"+filepath.Join(tmp, "proxy")+",file://"+filepath.Join(strings.TrimSpace(string(modcache)), "cache", "download"),
+		"GOMODCACHE="+filepath.Join(tmp, "modcache"), "GOFLAGS=-modcacherw", "GOSUMDB=off",
+		"GOBIN="+filepath.Join(tmp, "bin"), "CGO_ENABLED=0", "GOTOOLCHAIN=local")
+	out, err := install.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	got, err := exec.Command(filepath.Join(tmp, "bin", "flyte-entrypoint"), "--version").Output()
+	require.NoError(t, err)
+	assert.Equal(t, "flyte-entrypoint version "+ver+"\n", string(got))
 }
