@@ -20,16 +20,13 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/testdir"
 )
@@ -43,7 +40,7 @@ func webhookRoot(t *testing.T) string {
 	base, err := os.MkdirTemp("", "e2e-webhook-")
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		webhookWritable(base)
+		testdir.MakeWritable(base)
 		os.RemoveAll(base)
 	})
 	require.NoError(t, os.Chmod(base, 0o755))
@@ -52,61 +49,11 @@ func webhookRoot(t *testing.T) string {
 	return root
 }
 
-// webhookWritable gives the owner rwx on every directory under dir, never
-// following a symlink, so that the tree can be removed.
-func webhookWritable(dir string) {
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-}
-
-// webhookMount makes dir a mount the shim can't write, once fill has
-// filled it: as root a tmpfs remounted read-only, else 0500 directories and
-// 0444 files. needEROFS skips the test without root: a 0500 directory does
-// not stop its owner from chmod. Cleanup undoes it.
-func webhookMount(t *testing.T, dir string, needEROFS bool, fill func(dir string)) {
-	t.Helper()
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	if os.Geteuid() != 0 {
-		if needEROFS {
-			t.Skip("needs root for a read-only tmpfs: a 0500 directory does not stop its owner from chmod")
-		}
-		fill(dir)
-		t.Cleanup(func() { webhookWritable(dir) })
-		require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.Type().IsRegular() {
-				return os.Chmod(p, 0o444)
-			}
-			return err
-		}))
-		var dirs []string
-		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-		for i := len(dirs) - 1; i >= 0; i-- {
-			require.NoError(t, os.Chmod(dirs[i], 0o500))
-		}
-		return
-	}
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0755"); err != nil {
-		t.Skipf("cannot mount a tmpfs (%v): the read-only mount needs CAP_SYS_ADMIN", err)
-	}
-	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
-	fill(dir)
-	require.NoError(t, unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""))
-	require.ErrorIs(t, os.WriteFile(filepath.Join(dir, "probe"), nil, 0o644), syscall.EROFS)
-}
-
 // The webhook's layouts: see package testdir.
 var (
 	flyte2Files   = testdir.Flyte2Fill
 	kubeletVolume = testdir.KubeletFill
+	webhookMount  = testdir.ReadOnlyMount
 )
 
 // annotation is a core.Secret in protobuf text format, in Flyte's base32,
