@@ -417,18 +417,9 @@ func dash(s string) string {
 func elsewhere(ctx context.Context, store manage.Store, scope resolver.Scope, name string, notFound error) error {
 	// At most ten pages: a hint must not cost a remote store a thousand
 	// calls.
-	var items []manage.Meta
-	token := ""
-	for range 10 {
-		page, next, err := store.List(ctx, resolver.Scope{Org: scope.Org}, 100, token)
-		if err != nil {
-			return notFound
-		}
-		items = append(items, page...)
-		if next == "" || next == token {
-			break
-		}
-		token = next
+	items, err := manage.ListPages(ctx, store, resolver.Scope{Org: scope.Org}, 100, 10)
+	if err != nil {
+		return notFound
 	}
 	var where []string
 	for _, m := range items {

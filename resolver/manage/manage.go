@@ -148,15 +148,21 @@ func IsNotFound(err error) bool { return resolver.IsNotFound(err) }
 // flyte.remote.Secret.listall does. A store that hands back the same token
 // twice is an error, not an endless loop.
 func ListAll(ctx context.Context, s Store, scope resolver.Scope, limit int) ([]Meta, error) {
+	return ListPages(ctx, s, scope, limit, 0)
+}
+
+// ListPages is ListAll that stops after maxPages pages (0: none), for a
+// caller that must not page a large remote store to its end.
+func ListPages(ctx context.Context, s Store, scope resolver.Scope, limit, maxPages int) ([]Meta, error) {
 	var all []Meta
 	token := ""
-	for {
+	for page := 1; ; page++ {
 		items, next, err := s.List(ctx, scope, limit, token)
 		if err != nil {
 			return nil, err
 		}
 		all = append(all, items...)
-		if next == "" {
+		if next == "" || page == maxPages {
 			return all, nil
 		}
 		if next == token {

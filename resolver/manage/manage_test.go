@@ -96,6 +96,12 @@ func TestListAllPagesUntilTheEnd(t *testing.T) {
 	assert.Len(t, items, 5)
 	assert.Equal(t, []string{"", "b", "d"}, tokens)
 
+	tokens = nil
+	items, err = manage.ListPages(context.Background(), s, resolver.Scope{Org: "flyte"}, 2, 2)
+	require.NoError(t, err)
+	assert.Len(t, items, 4, "two pages of two")
+	assert.Equal(t, []string{"", "b"}, tokens, "no third call")
+
 	stuck := &managetest.Store{ListFunc: func(context.Context, resolver.Scope, int, string) ([]manage.Meta, string, error) {
 		return []manage.Meta{{Name: "a"}}, "a", nil
 	}}
