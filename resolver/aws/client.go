@@ -1,21 +1,19 @@
 package aws
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/httpc"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/version"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
@@ -36,7 +34,7 @@ var DefaultRetry = resolver.RetryPolicy{Attempts: 4, Timeout: 5 * time.Second, B
 // returns holds an answer's body or a service's message: only the HTTP
 // status and the error code (a word such as AccessDeniedException).
 type Client struct {
-	hc     *http.Client
+	hc     *httpc.Client
 	env    environment
 	shared *shared
 	policy resolver.RetryPolicy
@@ -62,19 +60,11 @@ func NewClient(environ []string, policy resolver.RetryPolicy) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSHandshakeTimeout: 10 * time.Second,
-		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	return &Client{hc: &http.Client{Transport: tr}, env: e, shared: sh, policy: policy, agent: "flyte-entrypoint/" + version.String()}, nil
+	return &Client{hc: newHTTPClient(os.Getenv), env: e, shared: sh, policy: policy, agent: "flyte-entrypoint/" + version.String()}, nil
 }
 
 // Close drops the idle connections.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
+func (c *Client) Close() { c.hc.CloseIdle() }
 
 func (c *Client) credentials(ctx context.Context) (*cached, error) {
 	c.credOnce.Do(func() {
@@ -133,7 +123,7 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	s := strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
+	s := strconv.Itoa(e.Status) + " " + httpc.StatusText(e.Status)
 	if e.Code != "" {
 		s += " (" + e.Code + ")"
 	}
@@ -187,30 +177,26 @@ func (c *Client) call(ctx context.Context, region, action string, in, out any) e
 }
 
 func (c *Client) once(ctx context.Context, region, action string, body []byte, out any, cr Credentials) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint(region)+"/", bytes.NewReader(body))
+	req, err := newRequest("POST", c.endpoint(region)+"/", body, readActions[action], maxAnswer)
 	if err != nil {
 		return fmt.Errorf("the Secrets Manager endpoint %s: %w", spec.Quote(c.endpoint(region)), err)
 	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "secretsmanager."+action)
+	setField(req, "Content-Type", "application/x-amz-json-1.1")
+	setField(req, "X-Amz-Target", "secretsmanager."+action)
 	sign(req, body, cr, region, "secretsmanager", time.Now())
-	req.Header.Set("User-Agent", c.agent)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return resolver.Transient(fmt.Errorf("%s: %w", action, unwrapURL(err)))
+	setField(req, "User-Agent", c.agent)
+	resp, err := c.hc.Do(ctx, req)
+	if errors.Is(err, httpc.ErrTooLarge) {
+		return fmt.Errorf("%s: the answer is larger than %d bytes", action, maxAnswer)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	defer clear(data)
 	if err != nil {
 		return resolver.Transient(fmt.Errorf("%s: %w", action, err))
 	}
-	if len(data) > maxAnswer {
-		return fmt.Errorf("%s: the answer is larger than %d bytes", action, maxAnswer)
-	}
-	if resp.StatusCode != http.StatusOK {
-		ae := &APIError{Status: resp.StatusCode, Code: errorCode(data, resp.Header.Get("X-Amzn-ErrorType"))}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || transientCodes[ae.Code] {
+	data := resp.Body
+	defer clear(data)
+	if resp.StatusCode != 200 {
+		ae := &APIError{Status: resp.StatusCode, Code: errorCode(data, resp.Get("X-Amzn-ErrorType"))}
+		if resp.StatusCode == 429 || resp.StatusCode >= 500 || transientCodes[ae.Code] {
 			return resolver.Transient(ae)
 		}
 		return ae
@@ -219,6 +205,12 @@ func (c *Client) once(ctx context.Context, region, action string, body []byte, o
 		return fmt.Errorf("%s: the answer is not the JSON expected", action) // never the body
 	}
 	return nil
+}
+
+// readActions are the calls that change nothing: pipelined, and sent again
+// when their connection closes before answering.
+var readActions = map[string]bool{
+	"GetSecretValue": true, "BatchGetSecretValue": true, "DescribeSecret": true, "ListSecrets": true,
 }
 
 // errorCode is the error type of a JSON-protocol error ("__type", perhaps

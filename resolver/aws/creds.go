@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
+
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/httpc"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/readfile"
 	"github.com/flyte-entrypoint/flyte-entrypoint/spec"
 )
@@ -107,7 +108,7 @@ func (c *cached) invalidate() {
 // the shared files; IMDSv2. The first source that is configured is used,
 // and its errors are final: a misconfigured web identity does not fall
 // back to the node's role.
-func resolveProvider(e environment, hc *http.Client) (provider, error) {
+func resolveProvider(e environment, hc *httpc.Client) (provider, error) {
 	if e.AccessKeyID != "" || e.SecretAccessKey != "" {
 		if e.AccessKeyID == "" || e.SecretAccessKey == "" {
 			return nil, errors.New("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together")
@@ -204,7 +205,7 @@ func (s *shared) has(profile string) bool {
 }
 
 // provider is the credential source a profile describes.
-func (s *shared) provider(profile string, e environment, hc *http.Client, depth int) (provider, error) {
+func (s *shared) provider(profile string, e environment, hc *httpc.Client, depth int) (provider, error) {
 	where := "profile " + spec.Quote(profile)
 	if depth > 4 {
 		return nil, fmt.Errorf("%s: source_profile chains more than 4 deep", where)
@@ -284,7 +285,7 @@ func stsEndpoint(e environment, region string) string {
 // AssumeRoleWithWebIdentity, read again for each trade.
 type webIdentity struct {
 	role, tokenFile, session, sts, region string
-	hc                                    *http.Client
+	hc                                    *httpc.Client
 }
 
 func (w webIdentity) name() string { return "web identity role " + w.role }
@@ -319,7 +320,7 @@ func (w webIdentity) retrieve(ctx context.Context) (Credentials, error) {
 type assumeRole struct {
 	role, session, external, sts, region, profile string
 	base                                          *cached
-	hc                                            *http.Client
+	hc                                            *httpc.Client
 }
 
 func (a assumeRole) name() string {
@@ -350,31 +351,27 @@ func (a assumeRole) retrieve(ctx context.Context) (Credentials, error) {
 // stsCall makes one STS query call and reads the credentials from its XML
 // answer. signer, when set, signs it; web identity is unsigned, as the SDKs
 // send it.
-func stsCall(ctx context.Context, hc *http.Client, endpoint string, form url.Values, signer *Credentials, region string) (Credentials, error) {
+func stsCall(ctx context.Context, hc *httpc.Client, endpoint string, form url.Values, signer *Credentials, region string) (Credentials, error) {
 	body := []byte(form.Encode())
 	defer clear(body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(endpoint, "/")+"/", bytes.NewReader(body))
+	req, err := newRequest("POST", strings.TrimSuffix(endpoint, "/")+"/", body, false, maxCredentialFile)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("STS endpoint %s: %w", spec.Quote(endpoint), err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	setField(req, "Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	if signer != nil {
 		if region == "" {
 			region = "us-east-1"
 		}
 		sign(req, body, *signer, region, "sts", time.Now())
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return Credentials{}, fmt.Errorf("STS: %w", unwrapURL(err))
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxCredentialFile))
-	defer clear(data)
+	resp, err := hc.Do(ctx, req)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("STS: %w", err)
 	}
-	if resp.StatusCode != http.StatusOK {
+	data := resp.Body
+	defer clear(data)
+	if resp.StatusCode != 200 {
 		return Credentials{}, fmt.Errorf("STS answered %d %s", resp.StatusCode, word(xmlText(data, "Code")))
 	}
 	c := Credentials{
@@ -490,10 +487,10 @@ func (l *limited) Write(b []byte) (int, error) {
 // hands out the task's credentials, with an authorization token.
 type container struct {
 	uri, token, tokenFile string
-	hc                    *http.Client
+	hc                    *httpc.Client
 }
 
-func newContainer(e environment, hc *http.Client) (provider, error) {
+func newContainer(e environment, hc *httpc.Client) (provider, error) {
 	uri := e.ContainerFullURI
 	if uri == "" {
 		uri = "http://169.254.170.2" + e.ContainerRelURI
@@ -522,9 +519,9 @@ func (c container) name() string { return "container credentials at " + spec.Quo
 func (c container) retrieve(ctx context.Context) (Credentials, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.uri, nil)
+	req, err := newRequest("GET", c.uri, nil, true, maxCredentialFile)
 	if err != nil {
-		return Credentials{}, err
+		return Credentials{}, fmt.Errorf("%s: %w", c.name(), err)
 	}
 	tok := c.token
 	if c.tokenFile != "" {
@@ -536,20 +533,16 @@ func (c container) retrieve(ctx context.Context) (Credentials, error) {
 		clear(b)
 	}
 	if tok != "" {
-		req.Header.Set("Authorization", tok)
+		setField(req, "Authorization", tok)
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return Credentials{}, fmt.Errorf("%s: %w", c.name(), unwrapURL(err))
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxCredentialFile))
-	defer clear(data)
+	resp, err := c.hc.Do(ctx, req)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("%s: %w", c.name(), err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return Credentials{}, fmt.Errorf("%s answered %d %s (is the authorization token right?)", c.name(), resp.StatusCode, http.StatusText(resp.StatusCode))
+	data := resp.Body
+	defer clear(data)
+	if resp.StatusCode != 200 {
+		return Credentials{}, fmt.Errorf("%s answered %d %s (is the authorization token right?)", c.name(), resp.StatusCode, httpc.StatusText(resp.StatusCode))
 	}
 	return parseCredentialJSON(data, c.name())
 }
@@ -574,7 +567,7 @@ func parseCredentialJSON(data []byte, source string) (Credentials, error) {
 // imds is the EC2 instance's role, through IMDSv2 (a session token first).
 type imds struct {
 	endpoint string
-	hc       *http.Client
+	hc       *httpc.Client
 }
 
 func imdsEndpoint(e environment) string {
@@ -588,33 +581,29 @@ func (m imds) name() string { return "the instance role (IMDS at " + m.endpoint 
 
 // call makes one IMDS request; token is "" for the token request itself.
 func (m imds) call(ctx context.Context, method, path, token string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, m.endpoint+path, nil)
+	req, err := newRequest(method, m.endpoint+path, nil, true, maxCredentialFile)
 	if err != nil {
 		return nil, err
 	}
 	if token == "" {
-		req.Header.Set("X-aws-ec2-metadata-token-ttl-seconds", "21600")
+		setField(req, "X-aws-ec2-metadata-token-ttl-seconds", "21600")
 	} else {
-		req.Header.Set("X-aws-ec2-metadata-token", token)
+		setField(req, "X-aws-ec2-metadata-token", token)
 	}
-	resp, err := m.hc.Do(req)
-	if err != nil {
-		return nil, unwrapURL(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxCredentialFile))
+	resp, err := m.hc.Do(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode != http.StatusOK {
+	data := resp.Body
+	if resp.StatusCode != 200 {
 		clear(data)
-		return nil, fmt.Errorf("%s %s answered %d %s", method, path, resp.StatusCode, http.StatusText(resp.StatusCode))
+		return nil, fmt.Errorf("%s %s answered %d %s", method, path, resp.StatusCode, httpc.StatusText(resp.StatusCode))
 	}
 	return data, nil
 }
 
 func (m imds) token(ctx context.Context) (string, error) {
-	b, err := m.call(ctx, http.MethodPut, "/latest/api/token", "")
+	b, err := m.call(ctx, "PUT", "/latest/api/token", "")
 	if err != nil {
 		return "", fmt.Errorf("%s: no session token: %w", m.name(), err)
 	}
@@ -628,7 +617,7 @@ func (m imds) retrieve(ctx context.Context) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, fmt.Errorf("no AWS credentials: none in the environment, no web identity, no container credentials, no shared profile, and %w", err)
 	}
-	role, err := m.call(ctx, http.MethodGet, "/latest/meta-data/iam/security-credentials/", tok)
+	role, err := m.call(ctx, "GET", "/latest/meta-data/iam/security-credentials/", tok)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("%s: no role: %w", m.name(), err)
 	}
@@ -636,7 +625,7 @@ func (m imds) retrieve(ctx context.Context) (Credentials, error) {
 	if name == "" || strings.ContainsAny(name, "/?#") {
 		return Credentials{}, fmt.Errorf("%s: no role attached to the instance", m.name())
 	}
-	data, err := m.call(ctx, http.MethodGet, "/latest/meta-data/iam/security-credentials/"+url.PathEscape(name), tok)
+	data, err := m.call(ctx, "GET", "/latest/meta-data/iam/security-credentials/"+url.PathEscape(name), tok)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("%s: %w", m.name(), err)
 	}
@@ -652,17 +641,9 @@ func (m imds) region(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, err := m.call(ctx, http.MethodGet, "/latest/meta-data/placement/region", tok)
+	b, err := m.call(ctx, "GET", "/latest/meta-data/placement/region", tok)
 	if err != nil {
 		return "", err
 	}
 	return strings.TrimSpace(string(b)), nil
-}
-
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

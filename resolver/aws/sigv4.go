@@ -4,11 +4,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/httpc"
 )
 
 // Credentials are an AWS access key, with its session token when it is
@@ -39,36 +40,34 @@ func (c Credentials) GoString() string { return c.String() }
 
 // sign signs req with Signature Version 4 for service in region, as of
 // now. The body must be the exact bytes that will be sent.
-func sign(req *http.Request, body []byte, c Credentials, region, service string, now time.Time) {
+func sign(req *httpc.Request, body []byte, c Credentials, region, service string, now time.Time) {
 	now = now.UTC()
 	amzDate := now.Format("20060102T150405Z")
 	day := amzDate[:8]
 	sum := sha256.Sum256(body)
 	payload := hex.EncodeToString(sum[:])
-	req.Header.Set("X-Amz-Date", amzDate)
+	setField(req, "X-Amz-Date", amzDate)
 	if c.SessionToken != "" {
-		req.Header.Set("X-Amz-Security-Token", c.SessionToken)
+		setField(req, "X-Amz-Security-Token", c.SessionToken)
 	}
-	host := req.Host
-	if host == "" {
-		host = req.URL.Host
-	}
+	host := req.URL.Host // the Host field httpc sends
 
 	// The canonical request: method, path, query, headers, signed header
 	// names, payload hash.
 	names := []string{"host"}
 	values := map[string]string{"host": host}
-	for k, vs := range req.Header {
-		lk := strings.ToLower(k)
-		if lk == "authorization" || lk == "user-agent" || lk == "content-length" {
+	for _, f := range req.Header {
+		lk := strings.ToLower(f.Name)
+		if lk == "authorization" || lk == "user-agent" || lk == "content-length" || lk == "host" {
 			continue
 		}
-		vals := make([]string, len(vs))
-		for i, v := range vs {
-			vals[i] = strings.Join(strings.Fields(v), " ")
+		v := strings.Join(strings.Fields(f.Value), " ")
+		if prev, ok := values[lk]; ok {
+			values[lk] = prev + "," + v // repeated fields are one, comma-joined
+			continue
 		}
 		names = append(names, lk)
-		values[lk] = strings.Join(vals, ",")
+		values[lk] = v
 	}
 	sort.Strings(names)
 	var canonHeaders strings.Builder
@@ -98,7 +97,7 @@ func sign(req *http.Request, body []byte, c Credentials, region, service string,
 	key = hmacSHA256(key, service)
 	key = hmacSHA256(key, "aws4_request")
 	sig := hex.EncodeToString(hmacSHA256(key, toSign))
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+c.AccessKeyID+"/"+scope+", SignedHeaders="+signed+", Signature="+sig)
+	setField(req, "Authorization", "AWS4-HMAC-SHA256 Credential="+c.AccessKeyID+"/"+scope+", SignedHeaders="+signed+", Signature="+sig)
 }
 
 func hmacSHA256(key []byte, data string) []byte {

@@ -1,7 +1,6 @@
 package aws
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -13,12 +12,12 @@ import (
 // TestSignKnownVector is the worked example of AWS's SigV4 documentation
 // (IAM ListUsers, 2015-08-30T12:36:00Z, the example key).
 func TestSignKnownVector(t *testing.T) {
-	req, err := http.NewRequest(http.MethodGet, "https://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08", nil)
+	req, err := newRequest("GET", "https://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08", nil, true, 0)
 	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	setField(req, "Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	c := Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
 	sign(req, nil, c, "us-east-1", "iam", time.Date(2015, 8, 30, 12, 36, 0, 0, time.UTC))
-	assert.Equal(t, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7", req.Header.Get("Authorization"))
+	assert.Equal(t, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7", field(req, "Authorization"))
 }
 
 func TestCredentialsNeverPrint(t *testing.T) {

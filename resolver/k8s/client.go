@@ -1,22 +1,20 @@
 package k8s
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/httpc"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/secret"
 	"github.com/flyte-entrypoint/flyte-entrypoint/internal/version"
 	"github.com/flyte-entrypoint/flyte-entrypoint/resolver"
@@ -35,55 +33,50 @@ const (
 // overall deadline.
 var DefaultRetry = resolver.RetryPolicy{Attempts: 4, Timeout: 5 * time.Second, Base: 200 * time.Millisecond, Max: 2 * time.Second}
 
+// HTTP statuses the client and its callers tell apart.
+const (
+	statusUnauthorized    = 401
+	statusForbidden       = 403
+	statusNotFound        = 404
+	statusConflict        = 409
+	statusTooManyRequests = 429
+)
+
 // Client makes the few calls the shim needs of the core/v1 Secrets API, over
-// one keep-alive HTTP client (HTTP/2 when the server offers it). It is safe
-// for concurrent use.
+// one keep-alive HTTP/1.1 client whose lookups are pipelined (internal/httpc:
+// net/http's package initialisation would cost every container start). It is
+// safe for concurrent use.
 //
 // No error it returns holds a response body: a Secret's body is its value,
 // and an API server's message is never shown. Errors give the HTTP status
 // and the Status reason (a fixed word such as Forbidden) instead.
 type Client struct {
 	conn   *Conn
-	http   *http.Client
+	http   *httpc.Client
 	policy resolver.RetryPolicy
 	agent  string
 }
 
 // NewClient makes a client for conn, its calls retried under policy.
 func NewClient(conn *Conn, policy resolver.RetryPolicy) *Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	dial := dialer.DialContext
-	if conn.OnDial != nil {
-		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dialer.DialContext(ctx, network, addr)
-			if err == nil {
-				conn.OnDial()
-			}
-			return c, err
-		}
-	}
-	tr := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         dial,
-		TLSClientConfig:     conn.TLS,
-		TLSHandshakeTimeout: 10 * time.Second,
-		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 64,
-		// A run's lookups start together: unbounded, each would dial and
-		// shake hands on its own before HTTP/2 could multiplex them.
-		MaxConnsPerHost: 2,
-		IdleConnTimeout: 90 * time.Second,
-	}
 	return &Client{
-		conn:   conn,
-		http:   &http.Client{Transport: tr},
+		conn: conn,
+		http: &httpc.Client{
+			TLS:         conn.TLS,
+			Proxy:       httpc.FromEnvironment(os.Getenv),
+			DialTimeout: 10 * time.Second,
+			// A run's lookups start together: two connections, each with a
+			// queue of GETs, rather than a dial and a handshake each.
+			MaxConnsPerHost: 2,
+			OnDial:          conn.OnDial,
+		},
 		policy: policy,
 		agent:  "flyte-entrypoint/" + version.String(),
 	}
 }
 
 // Close drops the idle connections.
-func (c *Client) Close() { c.http.CloseIdleConnections() }
+func (c *Client) Close() { c.http.CloseIdle() }
 
 // Conn is the connection the client uses.
 func (c *Client) Conn() *Conn { return c.conn }
@@ -95,8 +88,8 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	s := strconv.Itoa(e.Code) + " " + http.StatusText(e.Code)
-	if e.Reason != "" && e.Reason != strings.ReplaceAll(http.StatusText(e.Code), " ", "") {
+	s := strconv.Itoa(e.Code) + " " + httpc.StatusText(e.Code)
+	if e.Reason != "" && e.Reason != strings.ReplaceAll(httpc.StatusText(e.Code), " ", "") {
 		s += " (" + e.Reason + ")"
 	}
 	return s
@@ -158,7 +151,7 @@ func (c *Client) GetLatest(ctx context.Context, ns, name string) (*Secret, error
 
 func (c *Client) get(ctx context.Context, ns, name string, q url.Values) (*Secret, error) {
 	var s Secret
-	if err := c.call(ctx, http.MethodGet, secretPath(ns, name), q, nil, &s, maxObject, true); err != nil {
+	if err := c.call(ctx, "GET", secretPath(ns, name), q, nil, &s, maxObject, true); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -174,7 +167,7 @@ func (c *Client) Create(ctx context.Context, s *Secret) (*Secret, error) {
 	}
 	defer clear(body)
 	var out Secret
-	if err := c.call(ctx, http.MethodPost, secretPath(s.Metadata.Namespace, ""), nil, body, &out, maxObject, false); err != nil {
+	if err := c.call(ctx, "POST", secretPath(s.Metadata.Namespace, ""), nil, body, &out, maxObject, false); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -182,7 +175,7 @@ func (c *Client) Create(ctx context.Context, s *Secret) (*Secret, error) {
 
 // Delete removes one Secret. A missing one is an *APIError with Code 404.
 func (c *Client) Delete(ctx context.Context, ns, name string) error {
-	return c.call(ctx, http.MethodDelete, secretPath(ns, name), nil, nil, nil, maxObject, true)
+	return c.call(ctx, "DELETE", secretPath(ns, name), nil, nil, nil, maxObject, true)
 }
 
 // List reads one page of the Secrets of ns that selector selects.
@@ -198,7 +191,7 @@ func (c *Client) List(ctx context.Context, ns, selector string, limit int, cont 
 		q.Set("continue", cont)
 	}
 	var l secretList
-	if err := c.call(ctx, http.MethodGet, secretPath(ns, ""), q, nil, &l, maxList, true); err != nil {
+	if err := c.call(ctx, "GET", secretPath(ns, ""), q, nil, &l, maxList, true); err != nil {
 		return nil, "", err
 	}
 	return l.Items, l.Metadata.Continue, nil
@@ -218,11 +211,11 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, bo
 	refreshed := false
 	_, _, err := c.policy.Do(ctx, func(ctx context.Context) (v secret.Value, err error) {
 		for {
-			err = c.once(ctx, method, target, body, out, limit)
+			err = c.once(ctx, method, target, body, out, limit, idempotent)
 			// A 401 is never retried with the same credentials; a token
 			// that changed since (a rotated file, an exec plugin's new
 			// token) gets one more try.
-			if StatusOf(err) == http.StatusUnauthorized && c.conn.Refresh != nil && !refreshed {
+			if StatusOf(err) == statusUnauthorized && c.conn.Refresh != nil && !refreshed {
 				refreshed = true
 				if c.conn.Refresh(ctx) {
 					continue
@@ -240,15 +233,11 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, bo
 // neverSent reports whether a transient failure happened before the server
 // could act on the request.
 func neverSent(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED) || StatusOf(err) == http.StatusTooManyRequests
+	return errors.Is(err, syscall.ECONNREFUSED) || StatusOf(err) == statusTooManyRequests
 }
 
-func (c *Client) once(ctx context.Context, method, target string, body []byte, out any, limit int64) error {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+func (c *Client) once(ctx context.Context, method, target string, body []byte, out any, limit int64, idempotent bool) error {
+	u, err := url.Parse(target)
 	if err != nil {
 		return err
 	}
@@ -256,31 +245,27 @@ func (c *Client) once(ctx context.Context, method, target string, body []byte, o
 	if err != nil {
 		return err
 	}
+	req := &httpc.Request{Method: method, URL: u, Body: body, Idempotent: idempotent, Limit: limit}
 	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header = append(req.Header, httpc.Field{Name: "Authorization", Value: "Bearer " + tok})
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.agent)
+	req.Header = append(req.Header, httpc.Field{Name: "Accept", Value: "application/json"}, httpc.Field{Name: "User-Agent", Value: c.agent})
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header = append(req.Header, httpc.Field{Name: "Content-Type", Value: "application/json"})
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return transportError(ctx, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	defer clear(data) // it may hold values, in base64
-	if err != nil {
-		return transportError(ctx, err)
-	}
-	if int64(len(data)) > limit {
+	resp, err := c.http.Do(ctx, req)
+	if errors.Is(err, httpc.ErrTooLarge) {
 		return fmt.Errorf("the API server's answer is larger than %d bytes", limit)
 	}
+	if err != nil {
+		return transportError(ctx, err)
+	}
+	data := resp.Body
+	defer clear(data) // it may hold values, in base64
 	if resp.StatusCode/100 != 2 {
 		ae := &APIError{Code: resp.StatusCode, Reason: statusReason(data)}
-		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return resolver.TransientAfter(ae, retryAfter(resp.Header.Get("Retry-After")))
+		if resp.StatusCode == statusTooManyRequests || resp.StatusCode >= 500 {
+			return resolver.TransientAfter(ae, retryAfter(resp.Get("Retry-After")))
 		}
 		return ae
 	}
@@ -325,10 +310,6 @@ func retryAfter(h string) time.Duration {
 // does not trust is final; a refused or reset connection, or a try that ran
 // out of time, may pass.
 func transportError(ctx context.Context, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err // the URL names only the namespace and object
-	}
 	var (
 		unknownCA *x509.UnknownAuthorityError
 		hostname  x509.HostnameError

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -54,11 +53,11 @@ func (s *Store) where(scope resolver.Scope, name string) string {
 // manage's not-found, 409 its exists.
 func (s *Store) callError(c *Client, scope resolver.Scope, name, verb string, err error) error {
 	switch StatusOf(err) {
-	case http.StatusNotFound:
+	case statusNotFound:
 		return resolver.NotFound("secret %s not found (%s)", spec.Quote(name), s.where(scope, name))
-	case http.StatusConflict:
+	case statusConflict:
 		return manage.Exists(fmt.Errorf("secret %s already exists (%s): nothing was overwritten", spec.Quote(name), s.where(scope, name)))
-	case http.StatusForbidden:
+	case statusForbidden:
 		return fmt.Errorf("%s %s: %v: %s may not %s Secrets in namespace %s", verb, s.where(scope, name), err, who(c), verb, spec.Quote(s.namespace))
 	}
 	return fmt.Errorf("%s %s: %w", verb, s.where(scope, name), err)
@@ -171,7 +170,7 @@ func (s *Store) List(ctx context.Context, scope resolver.Scope, limit int, pageT
 	}
 	items, next, err := c.List(ctx, s.namespace, Selector(scope), limit, pageToken)
 	if err != nil {
-		if StatusOf(err) == http.StatusForbidden {
+		if StatusOf(err) == statusForbidden {
 			return nil, "", fmt.Errorf("list secrets in scope %s (namespace %s): %v: %s may not list Secrets there", scope, spec.Quote(s.namespace), err, who(c))
 		}
 		return nil, "", fmt.Errorf("list secrets in scope %s (namespace %s): %w", scope, spec.Quote(s.namespace), err)
