@@ -26,7 +26,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -177,9 +176,15 @@ func (c *Client) CloseIdle() {
 // connection where an answer should begin.
 var (
 	errLost     = errors.New("the connection closed before the answer")
-	errBehind   = fmt.Errorf("%w (queued behind an answer that closed it)", errLost)
+	errBehind   error = behindError{}
 	errNoAnswer = errors.New("the server closed the connection without answering")
 )
+
+// behindError is errBehind: an errLost, made without fmt at init.
+type behindError struct{}
+
+func (behindError) Error() string { return errLost.Error() + " (queued behind an answer that closed it)" }
+func (behindError) Unwrap() error { return errLost }
 
 // call is one request waiting for its answer on a connection.
 type call struct {

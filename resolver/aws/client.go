@@ -139,11 +139,15 @@ func CodeOf(err error) string {
 	return ""
 }
 
-// transientCodes are answers that may pass on another try.
-var transientCodes = map[string]bool{
-	"ThrottlingException": true, "Throttling": true, "TooManyRequestsException": true,
-	"RequestLimitExceeded": true, "InternalServiceError": true, "InternalFailure": true,
-	"ServiceUnavailable": true,
+// transientCode reports whether an answer's error code may pass on another
+// try. (A switch, not a map: a map literal is built at every start.)
+func transientCode(code string) bool {
+	switch code {
+	case "ThrottlingException", "Throttling", "TooManyRequestsException",
+		"RequestLimitExceeded", "InternalServiceError", "InternalFailure", "ServiceUnavailable":
+		return true
+	}
+	return false
 }
 
 // call makes one Secrets Manager call under the retry policy.
@@ -177,7 +181,7 @@ func (c *Client) call(ctx context.Context, region, action string, in, out any) e
 }
 
 func (c *Client) once(ctx context.Context, region, action string, body []byte, out any, cr Credentials) error {
-	req, err := newRequest("POST", c.endpoint(region)+"/", body, readActions[action], maxAnswer)
+	req, err := newRequest("POST", c.endpoint(region)+"/", body, readAction(action), maxAnswer)
 	if err != nil {
 		return fmt.Errorf("the Secrets Manager endpoint %s: %w", spec.Quote(c.endpoint(region)), err)
 	}
@@ -196,7 +200,7 @@ func (c *Client) once(ctx context.Context, region, action string, body []byte, o
 	defer clear(data)
 	if resp.StatusCode != 200 {
 		ae := &APIError{Status: resp.StatusCode, Code: errorCode(data, resp.Get("X-Amzn-ErrorType"))}
-		if resp.StatusCode == 429 || resp.StatusCode >= 500 || transientCodes[ae.Code] {
+		if resp.StatusCode == 429 || resp.StatusCode >= 500 || transientCode(ae.Code) {
 			return resolver.Transient(ae)
 		}
 		return ae
@@ -207,10 +211,14 @@ func (c *Client) once(ctx context.Context, region, action string, body []byte, o
 	return nil
 }
 
-// readActions are the calls that change nothing: pipelined, and sent again
-// when their connection closes before answering.
-var readActions = map[string]bool{
-	"GetSecretValue": true, "BatchGetSecretValue": true, "DescribeSecret": true, "ListSecrets": true,
+// readAction reports whether a call changes nothing: such calls are
+// pipelined, and sent again when their connection closes before answering.
+func readAction(action string) bool {
+	switch action {
+	case "GetSecretValue", "BatchGetSecretValue", "DescribeSecret", "ListSecrets":
+		return true
+	}
+	return false
 }
 
 // errorCode is the error type of a JSON-protocol error ("__type", perhaps

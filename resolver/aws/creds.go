@@ -402,10 +402,13 @@ func xmlText(data []byte, tag string) string {
 	if j < 0 {
 		return ""
 	}
-	return xmlUnescape.Replace(strings.TrimSpace(string(rest[:j])))
+	return xmlUnescape().Replace(strings.TrimSpace(string(rest[:j])))
 }
 
-var xmlUnescape = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&amp;", "&")
+// xmlUnescape is made on first use, not at every start.
+var xmlUnescape = sync.OnceValue(func() *strings.Replacer {
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&amp;", "&")
+})
 
 // word keeps an error code that is one plain word, else nothing: a server's
 // text is never shown.
