@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"google.golang.org/protobuf/encoding/prototext"
 )
 
 // The downward-API annotations file, as the kubelet writes it for a volume
@@ -123,19 +121,19 @@ func parseAnnotations(origin string, data []byte) ([]Raw, error) {
 }
 
 // decodeAnnotation reads one annotation's value: a core.Secret in protobuf
-// text format, base32-encoded in Flyte's alphabet without padding. where
-// begins its errors; origin names the request.
+// text format (prototext.go), base32-encoded in Flyte's alphabet without
+// padding. where begins its errors; origin names the request.
 func decodeAnnotation(where, origin, value string) ([]Raw, error) {
 	text, err := flyteEncoding().DecodeString(value)
 	if err != nil {
 		return nil, fmt.Errorf("%s: the value is not base32 in Flyte's alphabet (%s, no padding): %v", where, flyteBase32, err)
 	}
-	s := schema()
-	m := s.newMessage(msgSecret)
-	if err := (prototext.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(text, m); err != nil {
-		return nil, fmt.Errorf("%s: the decoded value is not a core.Secret in protobuf text format: %s", where, trimErr(err))
+	r, err := parseSecretText(text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: the decoded value is not a core.Secret in protobuf text format: %v", where, err)
 	}
-	return s.raws(origin, msgSecret, m), nil
+	r.Origin = origin
+	return []Raw{r}, nil
 }
 
 // isAnnotationValue reports whether data is what a downward-API item for

@@ -119,12 +119,12 @@ func TestParseFileAnnotations(t *testing.T) {
 		{
 			name:      "bad text format",
 			data:      "a=\"1\"\n" + line("flyte.secrets/s0", `key: "unterminated`),
-			wantError: o + `: line 2: annotation flyte.secrets/s0: the decoded value is not a core.Secret in protobuf text format: unexpected EOF`,
+			wantError: o + `: line 2: annotation flyte.secrets/s0: the decoded value is not a core.Secret in protobuf text format: line 1, column 6: the text ends inside this string`,
 		},
 		{
 			name:      "a bad enum name",
 			data:      line("flyte.secrets/s0", `key: "k" mount_requirement: DISK`),
-			wantError: o + `: line 1: annotation flyte.secrets/s0: the decoded value is not a core.Secret in protobuf text format: (line 1:29): invalid value for enum type: DISK`,
+			wantError: o + `: line 1: annotation flyte.secrets/s0: the decoded value is not a core.Secret in protobuf text format: line 1, column 29: mount_requirement must be ANY, ENV_VAR, FILE or an int32 number, got DISK`,
 		},
 	}
 	for _, tt := range tests {
@@ -198,12 +198,12 @@ func TestParseFileAnnotationValue(t *testing.T) {
 		{
 			name:      "base32 of something that is not a core.Secret",
 			data:      annotationValue(`key: "unterminated`),
-			wantError: o + `: a bare annotation value (what a downward-API item for one flyte.secrets/s<N> annotation holds): the decoded value is not a core.Secret in protobuf text format: unexpected EOF`,
+			wantError: o + `: a bare annotation value (what a downward-API item for one flyte.secrets/s<N> annotation holds): the decoded value is not a core.Secret in protobuf text format: line 1, column 6: the text ends inside this string`,
 		},
 		{
 			name:      "two words are not one value",
 			data:      "nnsxsoraejwxsx2lmv3secq nnsxsoraejwxsx2lmv3secq",
-			wantError: o + ": not JSON, not a downward-API annotations file, and not well-formed binary protobuf: cannot parse reserved wire type",
+			wantError: o + ": not JSON, not a downward-API annotations file, and not well-formed binary protobuf: at byte 0, field 13: it has a reserved wire type (6 or 7)",
 		},
 		{
 			name:      "JSON's bare words are JSON",

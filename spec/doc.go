@@ -17,9 +17,15 @@
 // secret's value, and its errors name keys, groups and variables only, each
 // quoted and cut short when it is long or unprintable.
 //
-// The protobuf forms are decoded by google.golang.org/protobuf against a
-// small schema of our own (just the fields we read), built on first use, so
-// that a run with only --secret or SDK JSON pays nothing for it.
+// Every protobuf form is decoded by hand, for just the fields we read:
+// protobuf JSON (protojson.go), the binary forms (proto.go, on the wire
+// primitives of wire.go) and the text format of an annotation
+// (prototext.go). Each takes what google.golang.org/protobuf takes, with
+// DiscardUnknown, and reads it the same; the tests and fuzz targets compare
+// them with the real library, which only the tests link. Linking it would
+// cost every container start its package initialisation (about 110,000
+// instructions for the binary and text forms, a compiled regexp for JSON),
+// whether a spec is read or not.
 //
 // Where the contract is silent, the package decides so:
 //

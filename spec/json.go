@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 )
 
 // sdkFieldList names the fields of an SDK-shaped object for error messages.
@@ -350,43 +347,4 @@ func (o jsonObject) other(names ...string) string {
 		}
 	}
 	return ""
-}
-
-// trimErr tidies a library's error text: protobuf's errors begin "proto:"
-// and put a no-break space in at random (so that nobody matches on them);
-// and the text may quote a hostile input at length.
-func trimErr(err error) string {
-	s := strings.ReplaceAll(err.Error(), "\u00a0", " ")
-	s = strings.TrimPrefix(s, "proto: ")
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return printable(s)
-}
-
-// printable escapes control characters and invalid UTF-8 in s, as %q would,
-// and leaves everything else as it is.
-func printable(s string) string {
-	clean := utf8.ValidString(s)
-	for _, r := range s {
-		clean = clean && !unicode.IsControl(r)
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unicode.IsControl(r):
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
 }

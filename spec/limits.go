@@ -3,8 +3,6 @@ package spec
 import (
 	"bytes"
 	"fmt"
-
-	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // MaxRequests is the most secret requests one run takes, from all its
@@ -61,8 +59,8 @@ func countJSONArray(data []byte) int {
 // well-formed at the top level.
 func countProtoSecrets(data []byte, kind msgKind) int {
 	n := 0
-	each := func(b []byte, field protowire.Number, fn func([]byte)) {
-		_ = scanProto(b, func(num protowire.Number, v []byte) {
+	each := func(b []byte, field int64, fn func([]byte)) {
+		_ = scanProto(b, func(num int64, v []byte) {
 			if num == field {
 				fn(v)
 			}

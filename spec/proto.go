@@ -3,24 +3,13 @@ package spec
 import (
 	"fmt"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
-
-	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/runtime/protoimpl"
-	"google.golang.org/protobuf/types/dynamicpb"
 )
 
-// The protobuf forms are read against this schema: Flyte's messages with
-// only the fields we read, and Flyte's field numbers. Every other field of
-// a real task spec is an unknown field, and skipped.
-//
-//	syntax = "proto3";
-//	package flyteentrypoint.spec;
+// The binary forms, task.TaskSpec (admin.TaskSpec is the same bytes) and
+// core.TaskTemplate, are read here by hand, with the semantics of proto3 and
+// of google.golang.org/protobuf's proto.Unmarshal with DiscardUnknown, for
+// the only fields we read:
 //
 //	message Secret {
 //	  enum MountType { ANY = 0; ENV_VAR = 1; FILE = 2; }
@@ -35,62 +24,26 @@ import (
 //	message TaskSpec { TaskTemplate task_template = 1; }
 //	message AdminTaskSpec { TaskTemplate template = 1; } // Flyte 1's admin.TaskSpec
 //
-// It is built on first use, never at init, so that a run that reads no
-// protobuf pays nothing for it. It is built the way generated code builds
-// its descriptors (protoimpl.DescBuilder from a wire-encoded
-// FileDescriptorProto), which keeps descriptorpb and protodesc, and their
-// package initialisation, out of the binary. The tests check the result
-// against the same schema written as a descriptorpb literal.
+// That is: the last value of a string or of the enum wins; a message field
+// seen twice is merged, so every secret of every part is kept, in order;
+// a field we do not read, or a known field of another wire type, is
+// skipped; a string must be valid UTF-8; the enum is an int32 (a bigger
+// varint keeps its low 32 bits); and malformed bytes, a field number of 0
+// or above 2^29-1, or a value cut short are errors. The real library reads
+// the same (the tests compare them on every input the fuzzer finds), but
+// linking it costs every container start about 110,000 instructions of
+// package initialisation, whether a spec is read or not.
 
 // Field numbers, as in flyteidl.
 const (
-	fieldTaskSpecTaskTemplate        protowire.Number = 1 // admin.TaskSpec.template too
-	fieldTaskTemplateSecurityContext protowire.Number = 8
-	fieldSecurityContextSecrets      protowire.Number = 2
-	fieldSecretGroup                 protowire.Number = 1
-	fieldSecretGroupVersion          protowire.Number = 2
-	fieldSecretKey                   protowire.Number = 3
-	fieldSecretMountRequirement      protowire.Number = 4
-	fieldSecretEnvVar                protowire.Number = 5
-)
-
-// Where the schema lives. It is registered nowhere but in its own registry.
-const (
-	schemaPackage   = "flyteentrypoint.spec"
-	schemaFile      = "flyteentrypoint/spec/schema.proto"
-	schemaGoPackage = "github.com/flyte-entrypoint/flyte-entrypoint/spec"
-)
-
-// Field numbers and values of google/protobuf/descriptor.proto, for writing
-// the schema's FileDescriptorProto.
-const (
-	descFileName    protowire.Number = 1
-	descFilePackage protowire.Number = 2
-	descFileMessage protowire.Number = 4
-	descFileSyntax  protowire.Number = 12
-
-	descMsgName  protowire.Number = 1
-	descMsgField protowire.Number = 2
-	descMsgEnum  protowire.Number = 4
-
-	descFieldName     protowire.Number = 1
-	descFieldNumber   protowire.Number = 3
-	descFieldLabel    protowire.Number = 4
-	descFieldType     protowire.Number = 5
-	descFieldTypeName protowire.Number = 6
-	descFieldJSON     protowire.Number = 10
-
-	descEnumName        protowire.Number = 1
-	descEnumValue       protowire.Number = 2
-	descEnumValueName   protowire.Number = 1
-	descEnumValueNumber protowire.Number = 2
-
-	labelOptional = 1
-	labelRepeated = 3
-
-	typeString  = 9
-	typeMessage = 11
-	typeEnum    = 14
+	fieldTaskSpecTaskTemplate        = 1 // admin.TaskSpec.template too
+	fieldTaskTemplateSecurityContext = 8
+	fieldSecurityContextSecrets      = 2
+	fieldSecretGroup                 = 1
+	fieldSecretGroupVersion          = 2
+	fieldSecretKey                   = 3
+	fieldSecretMountRequirement      = 4
+	fieldSecretEnvVar                = 5
 )
 
 // msgKind names one message of the schema.
@@ -112,166 +65,6 @@ var msgNames = [...]string{
 	msgAdminTaskSpec:   "admin.TaskSpec",
 }
 
-// protoSchema holds the built descriptors.
-type protoSchema struct {
-	file protoreflect.FileDescriptor
-	msgs [5]protoreflect.MessageDescriptor
-
-	secretGroup, secretGroupVersion, secretKey protoreflect.FieldDescriptor
-	secretMount, secretEnvVar                  protoreflect.FieldDescriptor
-	securityContextSecrets                     protoreflect.FieldDescriptor
-	taskTemplateSecurityContext                protoreflect.FieldDescriptor
-	taskSpecTaskTemplate                       protoreflect.FieldDescriptor
-	adminTaskSpecTemplate                      protoreflect.FieldDescriptor
-}
-
-// schema builds the descriptors once, on first use. schemaBuilt lets a
-// test check that a run without protobuf never builds them.
-var (
-	schema = sync.OnceValue(func() *protoSchema {
-		schemaBuilt.Store(true)
-		return buildSchema()
-	})
-	schemaBuilt atomic.Bool
-)
-
-func buildSchema() *protoSchema {
-	out := protoimpl.DescBuilder{
-		GoPackagePath: schemaGoPackage,
-		RawDescriptor: schemaDescriptor(),
-		FileRegistry:  new(protoregistry.Files), // ours alone: nothing global is registered
-	}.Build()
-	s := &protoSchema{file: out.File}
-	msgs := out.File.Messages()
-	s.msgs[msgSecret] = msgs.ByName("Secret")
-	s.msgs[msgSecurityContext] = msgs.ByName("SecurityContext")
-	s.msgs[msgTaskTemplate] = msgs.ByName("TaskTemplate")
-	s.msgs[msgTaskSpec] = msgs.ByName("TaskSpec")
-	s.msgs[msgAdminTaskSpec] = msgs.ByName("AdminTaskSpec")
-	secret := s.msgs[msgSecret].Fields()
-	s.secretGroup = secret.ByNumber(fieldSecretGroup)
-	s.secretGroupVersion = secret.ByNumber(fieldSecretGroupVersion)
-	s.secretKey = secret.ByNumber(fieldSecretKey)
-	s.secretMount = secret.ByNumber(fieldSecretMountRequirement)
-	s.secretEnvVar = secret.ByNumber(fieldSecretEnvVar)
-	s.securityContextSecrets = s.msgs[msgSecurityContext].Fields().ByNumber(fieldSecurityContextSecrets)
-	s.taskTemplateSecurityContext = s.msgs[msgTaskTemplate].Fields().ByNumber(fieldTaskTemplateSecurityContext)
-	s.taskSpecTaskTemplate = s.msgs[msgTaskSpec].Fields().ByNumber(fieldTaskSpecTaskTemplate)
-	s.adminTaskSpecTemplate = s.msgs[msgAdminTaskSpec].Fields().ByNumber(fieldTaskSpecTaskTemplate)
-	return s
-}
-
-// schemaDescriptor is the schema above as a wire-encoded
-// google.protobuf.FileDescriptorProto.
-func schemaDescriptor() []byte {
-	str := func(b []byte, n protowire.Number, s string) []byte {
-		return protowire.AppendString(protowire.AppendTag(b, n, protowire.BytesType), s)
-	}
-	sub := func(b []byte, n protowire.Number, m []byte) []byte {
-		return protowire.AppendBytes(protowire.AppendTag(b, n, protowire.BytesType), m)
-	}
-	num := func(b []byte, n protowire.Number, v uint64) []byte {
-		return protowire.AppendVarint(protowire.AppendTag(b, n, protowire.VarintType), v)
-	}
-	field := func(name, jsonName string, number protowire.Number, label, typ uint64, typeName string) []byte {
-		var f []byte
-		f = str(f, descFieldName, name)
-		f = num(f, descFieldNumber, uint64(number))
-		f = num(f, descFieldLabel, label)
-		f = num(f, descFieldType, typ)
-		if typeName != "" {
-			f = str(f, descFieldTypeName, "."+schemaPackage+"."+typeName)
-		}
-		return str(f, descFieldJSON, jsonName)
-	}
-	message := func(name string, parts ...[]byte) []byte {
-		m := str(nil, descMsgName, name)
-		for _, p := range parts {
-			m = append(m, p...)
-		}
-		return m
-	}
-	enumValue := func(name string, number uint64) []byte {
-		return num(str(nil, descEnumValueName, name), descEnumValueNumber, number)
-	}
-
-	var mountType []byte
-	mountType = str(mountType, descEnumName, "MountType")
-	mountType = sub(mountType, descEnumValue, enumValue("ANY", 0))
-	mountType = sub(mountType, descEnumValue, enumValue("ENV_VAR", 1))
-	mountType = sub(mountType, descEnumValue, enumValue("FILE", 2))
-
-	secret := message("Secret",
-		sub(nil, descMsgField, field("group", "group", fieldSecretGroup, labelOptional, typeString, "")),
-		sub(nil, descMsgField, field("group_version", "groupVersion", fieldSecretGroupVersion, labelOptional, typeString, "")),
-		sub(nil, descMsgField, field("key", "key", fieldSecretKey, labelOptional, typeString, "")),
-		sub(nil, descMsgField, field("mount_requirement", "mountRequirement", fieldSecretMountRequirement, labelOptional, typeEnum, "Secret.MountType")),
-		sub(nil, descMsgField, field("env_var", "envVar", fieldSecretEnvVar, labelOptional, typeString, "")),
-		sub(nil, descMsgEnum, mountType),
-	)
-	securityContext := message("SecurityContext",
-		sub(nil, descMsgField, field("secrets", "secrets", fieldSecurityContextSecrets, labelRepeated, typeMessage, "Secret")))
-	taskTemplate := message("TaskTemplate",
-		sub(nil, descMsgField, field("security_context", "securityContext", fieldTaskTemplateSecurityContext, labelOptional, typeMessage, "SecurityContext")))
-	taskSpec := message("TaskSpec",
-		sub(nil, descMsgField, field("task_template", "taskTemplate", fieldTaskSpecTaskTemplate, labelOptional, typeMessage, "TaskTemplate")))
-	adminTaskSpec := message("AdminTaskSpec",
-		sub(nil, descMsgField, field("template", "template", fieldTaskSpecTaskTemplate, labelOptional, typeMessage, "TaskTemplate")))
-
-	var file []byte
-	file = str(file, descFileName, schemaFile)
-	file = str(file, descFilePackage, schemaPackage)
-	file = sub(file, descFileMessage, secret)
-	file = sub(file, descFileMessage, securityContext)
-	file = sub(file, descFileMessage, taskTemplate)
-	file = sub(file, descFileMessage, taskSpec)
-	file = sub(file, descFileMessage, adminTaskSpec)
-	return str(file, descFileSyntax, "proto3")
-}
-
-// newMessage returns an empty message of the given kind.
-func (s *protoSchema) newMessage(kind msgKind) *dynamicpb.Message {
-	return dynamicpb.NewMessage(s.msgs[kind])
-}
-
-// raws returns the requests that a decoded message holds: the message itself
-// for a Secret, else the secrets of its security context. origin names the
-// Secret, or the file whose secrets are counted from 1.
-func (s *protoSchema) raws(origin string, kind msgKind, m protoreflect.Message) []Raw {
-	switch kind {
-	case msgSecret:
-		return []Raw{s.raw(origin, m)}
-	case msgTaskSpec, msgAdminTaskSpec:
-		f := s.taskSpecTaskTemplate
-		if kind == msgAdminTaskSpec {
-			f = s.adminTaskSpecTemplate
-		}
-		m = m.Get(f).Message()
-		fallthrough
-	case msgTaskTemplate:
-		m = m.Get(s.taskTemplateSecurityContext).Message()
-	}
-	list := m.Get(s.securityContextSecrets).List()
-	raws := make([]Raw, list.Len())
-	for i := range raws {
-		raws[i] = s.raw(origin+" secret "+strconv.Itoa(i+1), list.Get(i).Message())
-	}
-	return raws
-}
-
-// raw reads one core.Secret.
-func (s *protoSchema) raw(origin string, m protoreflect.Message) Raw {
-	return Raw{
-		Origin:           origin,
-		Shape:            ShapeCore,
-		Key:              m.Get(s.secretKey).String(),
-		Group:            m.Get(s.secretGroup).String(),
-		GroupVersion:     m.Get(s.secretGroupVersion).String(),
-		MountRequirement: MountRequirement(m.Get(s.secretMount).Enum()),
-		EnvVar:           m.Get(s.secretEnvVar).String(),
-	}
-}
-
 // parseProto reads binary protobuf: a task.TaskSpec or a core.TaskTemplate.
 // Both begin with field 1, so: field 8 at the top level makes a
 // TaskTemplate; else a field 1 that holds a message with field 8 makes a
@@ -280,7 +73,7 @@ func (s *protoSchema) raw(origin string, m protoreflect.Message) Raw {
 func parseProto(origin string, data []byte) ([]Raw, Format, error) {
 	var template bool
 	var field1 [][]byte
-	err := scanProto(data, func(n protowire.Number, v []byte) {
+	err := scanProto(data, func(n int64, v []byte) {
 		switch n {
 		case fieldTaskTemplateSecurityContext:
 			template = true
@@ -289,12 +82,12 @@ func parseProto(origin string, data []byte) ([]Raw, Format, error) {
 		}
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: not JSON, not a downward-API annotations file, and not well-formed binary protobuf: %s", origin, trimErr(err))
+		return nil, 0, fmt.Errorf("%s: not JSON, not a downward-API annotations file, and not well-formed binary protobuf: %v", origin, err)
 	}
 	kind, format := msgTaskTemplate, FormatTaskTemplateProto
 	if !template {
 		for _, v := range field1 {
-			if scanProto(v, func(n protowire.Number, _ []byte) {
+			if scanProto(v, func(n int64, _ []byte) {
 				template = template || n == fieldTaskTemplateSecurityContext
 			}) != nil {
 				template = false
@@ -312,34 +105,153 @@ func parseProto(origin string, data []byte) ([]Raw, Format, error) {
 	if n := countProtoSecrets(data, kind); n > MaxRequests {
 		return nil, 0, tooMany(origin, n)
 	}
-	s := schema()
-	m := s.newMessage(kind)
-	if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, m); err != nil {
-		return nil, 0, fmt.Errorf("%s: binary %s: %s", origin, msgNames[kind], trimErr(err))
+	raws, err := decodeBinary(origin, kind, data)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: binary %s: %v", origin, msgNames[kind], err)
 	}
-	return s.raws(origin, kind, m), format, nil
+	return raws, format, nil
 }
 
-// scanProto walks the top-level fields of a wire-format message and calls
-// fn with each length-delimited one. It fails on malformed bytes.
-func scanProto(b []byte, fn func(protowire.Number, []byte)) error {
-	for len(b) > 0 {
-		n, typ, l := protowire.ConsumeTag(b)
-		if l < 0 {
-			return protowire.ParseError(l)
+// decodeBinary reads data, a binary message of kind, and returns the
+// requests it holds: the message itself for a Secret, else the secrets of
+// its security context. origin names the Secret, or the file whose secrets
+// are counted from 1.
+func decodeBinary(origin string, kind msgKind, data []byte) ([]Raw, error) {
+	d := binaryDecoder{data: data}
+	if kind == msgSecret {
+		d.secrets = []Raw{{Origin: origin, Shape: ShapeCore}}
+	}
+	if err := d.message(kind, 0, len(data)); err != nil {
+		return nil, err
+	}
+	if kind != msgSecret {
+		for i := range d.secrets {
+			d.secrets[i].Origin = origin + " secret " + strconv.Itoa(i+1)
 		}
-		b = b[l:]
-		l = protowire.ConsumeFieldValue(n, typ, b)
-		if l < 0 {
-			return protowire.ParseError(l)
+	}
+	return d.secrets, nil
+}
+
+// binaryDecoder collects the secrets of one binary message, in the order in
+// which they come. The secret being read is always the last one.
+type binaryDecoder struct {
+	data    []byte
+	secrets []Raw
+}
+
+// schemaField is what a field of the schema holds.
+type schemaField int
+
+const (
+	unknownField schemaField = iota // skipped
+	messageField
+	stringField
+	enumField
+)
+
+// lookupField returns what field num of a message of kind holds, the
+// message kind of a message field, and the field's name.
+func lookupField(kind msgKind, num int64) (schemaField, msgKind, string) {
+	switch {
+	case (kind == msgTaskSpec || kind == msgAdminTaskSpec) && num == fieldTaskSpecTaskTemplate:
+		if kind == msgAdminTaskSpec {
+			return messageField, msgTaskTemplate, "template"
 		}
-		if typ == protowire.BytesType {
-			v, _ := protowire.ConsumeBytes(b)
-			fn(n, v)
+		return messageField, msgTaskTemplate, "task_template"
+	case kind == msgTaskTemplate && num == fieldTaskTemplateSecurityContext:
+		return messageField, msgSecurityContext, "security_context"
+	case kind == msgSecurityContext && num == fieldSecurityContextSecrets:
+		return messageField, msgSecret, "secrets"
+	case kind != msgSecret:
+		return unknownField, 0, ""
+	}
+	switch num {
+	case fieldSecretGroup:
+		return stringField, 0, "group"
+	case fieldSecretGroupVersion:
+		return stringField, 0, "group_version"
+	case fieldSecretKey:
+		return stringField, 0, "key"
+	case fieldSecretMountRequirement:
+		return enumField, 0, "mount_requirement"
+	case fieldSecretEnvVar:
+		return stringField, 0, "env_var"
+	}
+	return unknownField, 0, ""
+}
+
+// message reads the fields of a message of kind in d.data[start:end].
+func (d *binaryDecoder) message(kind msgKind, start, end int) error {
+	b := d.data[:end] // offsets stay those of the whole input
+	for i := start; i < end; {
+		at := i
+		num, typ, next, fault := readTag(b, i)
+		if fault != 0 {
+			return &wireError{off: at, msg: msgNames[kind], what: tagFault(fault)}
 		}
-		b = b[l:]
+		msg := msgNames[kind]
+		if num > maxFieldNumber {
+			return &wireError{off: at, num: num, msg: msg, what: fmt.Sprintf("field numbers go up to %d", maxFieldNumber)}
+		}
+		field, sub, name := lookupField(kind, num)
+		switch {
+		case field == messageField && typ == wireBytes:
+			vstart, vend, fault := readBytes(b, next)
+			if fault != 0 {
+				return &wireError{off: at, num: num, msg: msg, field: name, what: fault.String()}
+			}
+			if sub == msgSecret {
+				d.secrets = append(d.secrets, Raw{Shape: ShapeCore})
+			}
+			if err := d.message(sub, vstart, vend); err != nil {
+				return err
+			}
+			i = vend
+		case field == stringField && typ == wireBytes:
+			vstart, vend, fault := readBytes(b, next)
+			if fault != 0 {
+				return &wireError{off: at, num: num, msg: msg, field: name, what: fault.String()}
+			}
+			v := b[vstart:vend]
+			if !utf8.Valid(v) {
+				return &wireError{off: at, num: num, msg: msg, field: name, what: "the string is not valid UTF-8"}
+			}
+			d.setString(num, string(v))
+			i = vend
+		case field == enumField && typ == wireVarint:
+			v, vend, fault := readVarint(b, next)
+			if fault != 0 {
+				return &wireError{off: at, num: num, msg: msg, field: name, what: fault.String()}
+			}
+			// The enum is an int32: a bigger varint keeps its low 32 bits,
+			// as protobuf's decoders keep them.
+			d.secrets[len(d.secrets)-1].MountRequirement = MountRequirement(int32(v))
+			i = vend
+		default:
+			// Not a field we read, or one of another wire type: skipped.
+			vend, faultAt, faultNum, fault := skipValue(b, at, next, num, typ)
+			if fault != 0 {
+				return valueFault(at, faultAt, faultNum, msg, name, fault)
+			}
+			i = vend
+		}
 	}
 	return nil
+}
+
+// setString sets string field num of the secret being read.
+func (d *binaryDecoder) setString(num int64, v string) {
+	s := &d.secrets[len(d.secrets)-1]
+	switch num {
+	case fieldSecretGroup:
+		s.Group = v
+	case fieldSecretGroupVersion:
+		s.GroupVersion = v
+	case fieldSecretKey:
+		s.Key = v
+	case fieldSecretEnvVar:
+		s.EnvVar = v
+	}
 }
 
 // looksLikeText reports whether data is UTF-8 text with no control

@@ -27,7 +27,8 @@ import (
 // google.golang.org/protobuf/encoding/protojson does the same, but linking
 // it compiles a regular expression at package init, in every container
 // start, whether a spec is read or not: about half of the shim's start-up
-// instructions. The binary and text forms keep the real protobuf library.
+// instructions. The binary and text forms are read by hand too (proto.go,
+// prototext.go).
 
 // protoField is one field of a message: its JSON and proto names.
 type protoField struct{ json, proto string }
