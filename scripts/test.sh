@@ -44,3 +44,7 @@ else
 fi
 go vet ./...
 go test -count=1 -timeout 10m "$@" ./...
+# The packages whose lookups run concurrently, once more under the race
+# detector (a map written by the fetches while the loop ranged over it got
+# past the plain run).
+go test -race -count=1 -timeout 10m "$@" ./resolver/... ./internal/httpc

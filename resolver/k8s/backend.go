@@ -167,15 +167,21 @@ func fetchAll(ctx context.Context, lc *lazyClient, ns string, names []string, n 
 		return nil, c, err
 	}
 	got := make(map[string]fetched, len(names))
+	distinct := make([]string, 0, len(names))
 	for _, name := range names {
-		got[name] = fetched{}
+		if _, dup := got[name]; !dup {
+			got[name] = fetched{}
+			distinct = append(distinct, name)
+		}
 	}
 	var (
 		mu  sync.Mutex
 		wg  sync.WaitGroup
 		sem = make(chan struct{}, n)
 	)
-	for name := range got {
+	// The loop ranges over a slice, not over got: the fetches write got
+	// while the loop waits for a free slot.
+	for _, name := range distinct {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {

@@ -155,3 +155,25 @@ func mustCreate(t *testing.T, st manage.Store, scope resolver.Scope, name, value
 }
 
 var _ = http.StatusOK
+
+// TestMoreObjectsThanParallelLookups: a run with more distinct objects
+// than lookups in flight waits for free slots while earlier GETs finish;
+// every request gets its own value. (The loop once ranged over the map the
+// GETs wrote: the runtime stopped the process, "concurrent map iteration
+// and map write".)
+func TestMoreObjectsThanParallelLookups(t *testing.T) {
+	c := kubetest.Start(t)
+	ns := freshNamespace(c, t, "parallel")
+	org := resolver.Scope{Org: "flyte"}
+	refs := make([]resolver.Ref, 40)
+	for i := range refs {
+		refs[i] = resolver.Ref{Key: fmt.Sprintf("key-%02d", i)}
+		putFlyte2(c, t, ns, org, refs[i].Key, []byte("value-"+refs[i].Key))
+	}
+	be := k8s.NewBackend(k8s.Settings{Options: k8s.Options{Environ: podEnviron(c, c.Port), ServiceAccountDir: reader(c, t, ns)}, Namespace: ns, Parallel: 3})
+	chain := resolver.NewChain([]resolver.Link{resolver.ScopedLink("k8s", be)}, resolver.Scope{Org: "flyte", Project: "p", Domain: "d"}, nil)
+	for i, r := range chain.ResolveAll(context.Background(), refs) {
+		require.True(t, r.Found, "%s: %v", refs[i].Key, r.Err)
+		require.Equal(t, "value-"+refs[i].Key, string(r.Value.Bytes()))
+	}
+}
