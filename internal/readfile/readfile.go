@@ -59,7 +59,7 @@ func Regular(path string, limit int64) ([]byte, error) {
 	if st.Size > limit {
 		return nil, &TooBigError{Size: st.Size, Limit: limit}
 	}
-	return readAll(fd, st.Size, limit)
+	return readAll(fd, st.Size, limit, true)
 }
 
 // Stream reads what path gives, a regular file or a pipe (`--from-file
@@ -87,12 +87,15 @@ func Stream(path string, limit int64) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("%w (%s)", ErrNotRegular, Type(st.Mode))
 	}
-	return readAll(fd, st.Size, limit)
+	return readAll(fd, st.Size, limit, false)
 }
 
 // readAll reads to the end, or fails with a *TooBigError past limit. size is
-// what fstat said, the first guess at the buffer.
-func readAll(fd int, size, limit int64) ([]byte, error) {
+// what fstat said, the first guess at the buffer. For a regular file, a read
+// that leaves the buffer's room unfilled once size bytes are in is the end
+// (a regular file reads short only there), which saves the read that would
+// return 0: one system call per secret file at every start.
+func readAll(fd int, size, limit int64, regular bool) ([]byte, error) {
 	buf := make([]byte, 0, min(max(size, 512), limit)+1)
 	for {
 		if len(buf) == cap(buf) {
@@ -113,9 +116,13 @@ func readAll(fd int, size, limit int64) ([]byte, error) {
 		case n == 0:
 			return buf, nil
 		}
+		short := n < cap(buf)-len(buf)
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
 			return nil, &TooBigError{Size: int64(len(buf)), Limit: limit}
+		}
+		if regular && short && int64(len(buf)) >= size {
+			return buf, nil
 		}
 	}
 }
