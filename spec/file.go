@@ -24,7 +24,9 @@ const (
 	FormatAnnotationValue                       // a downward-API item of one annotation: the bare value
 )
 
-var formatNames = map[Format]string{
+// formatNames is an array, not a map: a map literal is built at every
+// start, an array is data in the binary.
+var formatNames = [...]string{
 	FormatSDKJSON:             "SDK JSON",
 	FormatSecretJSON:          "core.Secret JSON",
 	FormatSecurityContextJSON: "core.SecurityContext JSON",
@@ -39,8 +41,8 @@ var formatNames = map[Format]string{
 }
 
 func (f Format) String() string {
-	if s, ok := formatNames[f]; ok {
-		return s
+	if f >= 0 && int(f) < len(formatNames) && formatNames[f] != "" {
+		return formatNames[f]
 	}
 	return "Format(" + strconv.Itoa(int(f)) + ")"
 }

@@ -85,7 +85,41 @@ func New(w io.Writer, format Format, level zapcore.Level) *Logger {
 // utcRFC3339Nano prints times in UTC: log lines from many containers line
 // up, and the shim need not load /etc/localtime to write one.
 func utcRFC3339Nano(t time.Time, enc zapcore.PrimitiveArrayEncoder) {
-	enc.AppendString(t.UTC().Format(time.RFC3339Nano))
+	var buf [40]byte
+	enc.AppendByteString(appendRFC3339Nano(buf[:0], t.UTC()))
+}
+
+// appendRFC3339Nano appends t as time.RFC3339Nano formats a UTC time,
+// without the layout's parsing and the string it allocates (each log line
+// has one).
+func appendRFC3339Nano(b []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 || t.Location() != time.UTC {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
+	hour, min, sec := t.Clock()
+	two := func(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
+	b = two(two(b, year/100), year%100)
+	b = two(append(b, '-'), int(month))
+	b = two(append(b, '-'), day)
+	b = two(append(b, 'T'), hour)
+	b = two(append(b, ':'), min)
+	b = two(append(b, ':'), sec)
+	if ns := t.Nanosecond(); ns != 0 {
+		b = append(b, '.')
+		digits := 9
+		for ns%10 == 0 {
+			ns /= 10
+			digits--
+		}
+		var frac [9]byte
+		for i := digits - 1; i >= 0; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		b = append(b, frac[:digits]...)
+	}
+	return append(b, 'Z')
 }
 
 // Nop discards everything.

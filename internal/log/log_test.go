@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -51,4 +52,24 @@ func TestParseLevel(t *testing.T) {
 	}
 	_, err := ParseLevel("loud")
 	assert.ErrorContains(t, err, `log level "loud"`)
+}
+
+func TestAppendRFC3339NanoIsTimesFormat(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	times := []time.Time{
+		time.Date(2026, 12, 2, 3, 4, 5, 0, time.UTC),
+		time.Date(2026, 12, 2, 3, 4, 5, 100, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("x", 3600)),
+	}
+	for range 10000 {
+		times = append(times, time.Unix(r.Int64N(1<<35)-1<<33, r.Int64N(1e9)).UTC())
+	}
+	for _, tm := range times {
+		if got, want := string(appendRFC3339Nano(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+			t.Fatalf("%s, time.Format gives %s", got, want)
+		}
+	}
 }
