@@ -175,15 +175,17 @@ func (c *Client) CloseIdle() {
 // without counting against it. errNoAnswer is the server closing the
 // connection where an answer should begin.
 var (
-	errLost     = errors.New("the connection closed before the answer")
+	errLost           = errors.New("the connection closed before the answer")
 	errBehind   error = behindError{}
-	errNoAnswer = errors.New("the server closed the connection without answering")
+	errNoAnswer       = errors.New("the server closed the connection without answering")
 )
 
 // behindError is errBehind: an errLost, made without fmt at init.
 type behindError struct{}
 
-func (behindError) Error() string { return errLost.Error() + " (queued behind an answer that closed it)" }
+func (behindError) Error() string {
+	return errLost.Error() + " (queued behind an answer that closed it)"
+}
 func (behindError) Unwrap() error { return errLost }
 
 // call is one request waiting for its answer on a connection.
