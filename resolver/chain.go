@@ -338,6 +338,10 @@ func (c *Chain) fail(res *Result, ref Ref, backend string, sc *Scope, err error,
 // record appends a to the trail and debug-logs it: key, group, backend,
 // scope and outcome. Never a value.
 func (c *Chain) record(res *Result, ref Ref, a Attempt) {
+	if res.Trail == nil {
+		// Room for two (a miss, then the answer) in one allocation.
+		res.Trail = make([]Attempt, 0, 2)
+	}
 	res.Trail = append(res.Trail, a)
 	if !c.log.Enabled(zapcore.DebugLevel) {
 		return

@@ -28,7 +28,7 @@ const maxNameLen = 253
 func Validate(raws []Raw) ([]Request, error) {
 	var (
 		problems []Problem
-		reqs     []Request
+		reqs     = make([]Request, 0, len(raws))
 		seen     = make(map[Request]bool, len(raws)) // requests without Origin
 		envs     = make(map[string]Request)          // variable -> request that sets it
 		files    = make(map[string]Request)          // path under the mount -> request

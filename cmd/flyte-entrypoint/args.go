@@ -159,6 +159,11 @@ func parseRun(args []string, specs []flagSpec) (map[string]flagValues, bool) {
 			}
 		}
 		if f.kind == kindStrings || f.kind == kindRequests {
+			if p.vals[f.name] == nil {
+				// Room for every flag left, at most: a start with many
+				// --secret flags grows it once.
+				p.vals[f.name] = make([]string, 0, (len(args)-i)/2+1)
+			}
 			p.vals[f.name] = append(p.vals[f.name], value)
 		} else {
 			p.vals[f.name] = []string{value} // the last one wins

@@ -104,7 +104,11 @@ func (c *config) optionValues() map[string]string {
 // optionFlags are the flags of the backends' own settings: of every backend
 // for run, dry-run and explain, of the stores for the secret commands.
 func (c *config) optionFlags(storesOnly bool) []flagSpec {
-	var out []flagSpec
+	return c.appendOptionFlags(nil, storesOnly)
+}
+
+// appendOptionFlags appends the backends' settings to out.
+func (c *config) appendOptionFlags(out []flagSpec, storesOnly bool) []flagSpec {
 	for _, b := range registry.All() {
 		if storesOnly && b.Store == nil {
 			continue
@@ -410,7 +414,9 @@ func splitList(vals []string) []string {
 // runFlags are the flags of run, dry-run and explain: their own, then the
 // backends' settings.
 func runFlags(cfg *config) []flagSpec {
-	return withGiven(cfg, append([]flagSpec{
+	// The table is built in one slice, sized for the backends' settings too:
+	// every start builds it.
+	own := [...]flagSpec{
 		{name: "secret", usage: "a secret request: a bare key, or key=,group=,group_version=,env=,mount=,optional= pairs (repeatable; the variable is FLYTE_SECRETS)", kind: kindRequests, strs: &cfg.Secrets},
 		{name: "spec", usage: "a task spec file to read requests from (repeatable; the variable takes paths separated by ':')", env: "SPEC", envSep: ":", kind: kindRequests, strs: &cfg.Specs},
 		{name: "backends", usage: "the backend chain, in order", env: "BACKENDS", kind: kindStrings, strs: &cfg.Backends},
@@ -430,7 +436,9 @@ func runFlags(cfg *config) []flagSpec {
 		{name: "restart-on-env-change", usage: "--watch: restart the command (SIGTERM, --grace, SIGKILL) when a secret in its environment changed", env: "RESTART_ON_ENV_CHANGE", kind: kindBool, boolean: &cfg.RestartOnEnvChange},
 		{name: "log-format", usage: "json or console (default: console on a terminal, else json)", env: "LOG_FORMAT", str: &cfg.LogFormat},
 		{name: "log-level", usage: "debug, info, warn or error", env: "LOG_LEVEL", str: &cfg.LogLevel},
-	}, cfg.optionFlags(false)...))
+	}
+	specs := append(make([]flagSpec, 0, len(own)+8), own[:]...)
+	return withGiven(cfg, cfg.appendOptionFlags(specs, false))
 }
 
 // withGiven makes each flag record in cfg.given that it was given.

@@ -248,7 +248,7 @@ func NewChain(cfg Config) (*resolver.Chain, error) {
 }
 
 func readRequests(cfg Config) ([]spec.Raw, error) {
-	var raws []spec.Raw
+	raws := make([]spec.Raw, 0, len(cfg.Secrets))
 	var errs []error
 	if len(cfg.Secrets) > spec.MaxRequests {
 		return nil, fmt.Errorf("%d --secret flags, more than the limit of %d", len(cfg.Secrets), spec.MaxRequests)
@@ -300,7 +300,7 @@ func unwrapPathError(err error) error {
 }
 
 func nameUses(reqs []spec.Request) []inject.NameUse {
-	var uses []inject.NameUse
+	uses := make([]inject.NameUse, 0, len(reqs))
 	for _, r := range reqs {
 		if r.EnvVar != "" {
 			uses = append(uses, inject.NameUse{Name: r.EnvVar, Key: r.Key, Group: r.Group, Origin: r.Origin})
@@ -395,7 +395,7 @@ type Staged struct {
 // and NUL checks, overrides, scrubbing, and the sizes execve takes) and the
 // list of files.
 func (p *Plan) Stage(outs []Outcome) (*Staged, error) {
-	var sets []inject.Assignment
+	sets := make([]inject.Assignment, 0, len(outs))
 	var files []mountfs.File
 	st := &Staged{}
 	for _, o := range outs {
