@@ -39,4 +39,9 @@ func (f lazyError) Error() string { return f() }
 
 // IsNotFound reports whether err, or an error it wraps, came from NotFound.
 // Any other error stops the chain.
-func IsNotFound(err error) bool { return errors.Is(err, errNotFound) }
+func IsNotFound(err error) bool {
+	if _, ok := err.(*notFoundError); ok {
+		return true // the common case, without errors.Is's interface assertions
+	}
+	return errors.Is(err, errNotFound)
+}
