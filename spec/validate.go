@@ -248,6 +248,32 @@ func collisions(req Request, envs, files, dirs map[string]Request) []string {
 // The result may still be invalid (my.secret gives MY.SECRET); see
 // validEnvVar.
 func deriveEnvVar(group, key string) string {
+	// Every request without a variable of its own comes here at every
+	// start: an ASCII name is made in one pass and one allocation; any other
+	// goes the long way, for strings.ToUpper's Unicode upper case.
+	var b strings.Builder
+	b.Grow(len(group) + 1 + len(key))
+	for n, part := range [2]string{group, key} {
+		if n == 1 && group != "" {
+			b.WriteByte('_')
+		}
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			switch {
+			case c >= 0x80:
+				return deriveEnvVarUnicode(group, key)
+			case c == '-':
+				c = '_'
+			case 'a' <= c && c <= 'z':
+				c -= 'a' - 'A'
+			}
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func deriveEnvVarUnicode(group, key string) string {
 	name := key
 	if group != "" {
 		name = group + "_" + key

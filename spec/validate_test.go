@@ -483,3 +483,24 @@ func TestEnvNameFix(t *testing.T) {
 		assert.Equal(t, want, envNameFix(in), "%q", in)
 	}
 }
+
+// TestDeriveEnvVarFastPathIsTheLongWay: the one-pass ASCII path gives what
+// ToUpper(ReplaceAll(group_key)) gives, for every name.
+func TestDeriveEnvVarFastPathIsTheLongWay(t *testing.T) {
+	for _, tc := range [][2]string{
+		{"", "my-api-key"}, {"", "MixedCase_1"}, {"grp", "key"}, {"a-b", "c-d"}, {"", ""},
+		{"", "ключ"}, {"gröup", "key"}, {"", "a.b"}, {"", "x\x00y"}, {"", "\xff"}, {"g", "straße"},
+	} {
+		assert.Equal(t, deriveEnvVarUnicode(tc[0], tc[1]), deriveEnvVar(tc[0], tc[1]), "%q %q", tc[0], tc[1])
+	}
+}
+
+func FuzzDeriveEnvVar(f *testing.F) {
+	f.Add("grp", "my-key")
+	f.Add("", "ключ")
+	f.Fuzz(func(t *testing.T, group, key string) {
+		if got, want := deriveEnvVar(group, key), deriveEnvVarUnicode(group, key); got != want {
+			t.Fatalf("%q, the long way gives %q", got, want)
+		}
+	})
+}
