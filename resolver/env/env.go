@@ -47,27 +47,47 @@ var _ resolver.Backend = (*Backend)(nil)
 // Entries without "=" are ignored; of two entries with the same name the
 // first wins, as with getenv(3).
 func New(environ []string) *Backend {
-	vars := make(map[string]string, len(environ))
+	b := &Backend{}
 	for _, kv := range environ {
-		name, value, ok := strings.Cut(kv, "=")
-		if !ok || name == "" {
-			continue
+		if p, ok := strings.CutPrefix(kv, PrefixVar+"="); ok {
+			if p != "" {
+				b.prefixes = append(b.prefixes, p)
+				b.targetVars = true
+			}
+			break // the first entry of a name is the one getenv(3) finds
 		}
-		if _, dup := vars[name]; !dup {
-			vars[name] = value
-		}
-	}
-	b := &Backend{vars: vars}
-	if p := vars[PrefixVar]; p != "" {
-		b.prefixes = append(b.prefixes, p)
-		b.targetVars = true
 	}
 	for _, p := range defaultPrefixes {
 		if len(b.prefixes) == 0 || b.prefixes[0] != p {
 			b.prefixes = append(b.prefixes, p)
 		}
 	}
+	// Without a platform prefix only the default prefixes' variables can
+	// answer, and a pod's environment is mostly other variables: the
+	// snapshot keeps only theirs, so that a start does not hash the whole
+	// environment (and a run with none looks nothing up).
+	vars := make(map[string]string)
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || !b.targetVars && !b.prefixed(name) {
+			continue
+		}
+		if _, dup := vars[name]; !dup {
+			vars[name] = value
+		}
+	}
+	b.vars = vars
 	return b
+}
+
+// prefixed reports whether name begins with one of the prefixes.
+func (b *Backend) prefixed(name string) bool {
+	for _, p := range b.prefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Names lists the variables Lookup tries for ref, in order.
@@ -103,6 +123,9 @@ func (b *Backend) Lookup(ctx context.Context, ref resolver.Ref) (secret.Value, e
 	if ref.Key == "" {
 		return secret.Value{}, resolver.NotFound("empty key")
 	}
+	if len(b.vars) == 0 {
+		return secret.Value{}, b.notFound(ref)
+	}
 	var buf [256]byte
 	for _, p := range b.prefixes {
 		name := appendUpper(append(buf[:0], p...), ref.Group, ref.Key)
@@ -121,7 +144,12 @@ func (b *Backend) Lookup(ctx context.Context, ref resolver.Ref) (secret.Value, e
 			return secret.New([]byte(v)), nil
 		}
 	}
-	return secret.Value{}, resolver.NotFoundFunc(func() string {
+	return secret.Value{}, b.notFound(ref)
+}
+
+// notFound names the variables tried, when its text is read.
+func (b *Backend) notFound(ref resolver.Ref) error {
+	return resolver.NotFoundFunc(func() string {
 		names := b.Names(ref)
 		for i, n := range names {
 			names[i] = spec.Bare(n) // derived from the key: a long or odd one is quoted and cut short
