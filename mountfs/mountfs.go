@@ -789,9 +789,11 @@ func (p *publisher) ensureDir() error {
 	if err != nil {
 		return fail("open the root of the secrets directory", root, err)
 	}
-	path := filepath.Clean(root)
-	for _, comp := range strings.Split(strings.TrimPrefix(mountPath, "/"), "/") {
-		path = filepath.Join(path, comp)
+	comps := strings.Split(strings.TrimPrefix(mountPath, "/"), "/")
+	for i, comp := range comps {
+		// The path is for messages only: made when one is written, not on
+		// every start.
+		path := func() string { return filepath.Join(append([]string{root}, comps[:i+1]...)...) }
 		next, err := openDir(fd, comp, true)
 		created := false
 		if err == unix.ENOENT {
@@ -805,17 +807,17 @@ func (p *publisher) ensureDir() error {
 			if unix.Fstatat(fd, comp, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
 				unix.Close(fd)
 				return fail("refuse the secrets directory", p.dir, fmt.Errorf(
-					"%s is a symlink: the mount directory and its parents under the root must be real directories, so that nothing outside the mount is written or has its mode changed", path))
+					"%s is a symlink: the mount directory and its parents under the root must be real directories, so that nothing outside the mount is written or has its mode changed", path()))
 			}
 		}
 		unix.Close(fd)
 		if err != nil {
-			return fail("create the secrets directory", path, err)
+			return fail("create the secrets directory", path(), err)
 		}
 		if created {
 			if err := unix.Fchmod(next, uint32(mountMode)); err != nil {
 				unix.Close(next)
-				return fail("make the secrets directory 0755", path, err)
+				return fail("make the secrets directory 0755", path(), err)
 			}
 		}
 		fd = next
