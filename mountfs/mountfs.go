@@ -459,7 +459,13 @@ func (pd *Pending) Switch() error {
 	}
 	pd.dataTmp = false // it is ..data now
 	pd.switched = true
-	p.logger.Info("published secret files", log.String("dir", p.dir), log.String("version", pd.version), log.Int("files", len(pd.files)))
+	// A start's first publish is in its one info line (files=N); a
+	// republish (--watch) is news of its own.
+	logf := p.logger.Debug
+	if pd.p.last != nil {
+		logf = p.logger.Info
+	}
+	logf("published secret files", log.String("dir", p.dir), log.String("version", pd.version), log.Int("files", len(pd.files)))
 	return nil
 }
 

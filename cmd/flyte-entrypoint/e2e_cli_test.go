@@ -255,12 +255,17 @@ func TestEverySuccessfulStartLogsOneLine(t *testing.T) {
 	require.NotNil(t, res.rec)
 	assert.NotContains(t, res.stderr, canary)
 	var starts []map[string]any
+	infos := 0
 	for _, l := range logLines(t, res.stderr) {
 		if l["msg"] == "starting the command" {
 			starts = append(starts, l)
 		}
+		if l["level"] == "info" {
+			infos++
+		}
 	}
 	require.Len(t, starts, 1, res.stderr)
+	assert.Equal(t, 1, infos, "the start line is the start's one info line, its file published included: %s", res.stderr)
 	s := starts[0]
 	var keys []string
 	for k := range s {

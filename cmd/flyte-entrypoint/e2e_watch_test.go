@@ -547,4 +547,15 @@ func TestWatchPlainDirectory(t *testing.T) {
 		return len(sigs) == 2 && sigs[1].Files["g/b"] == "1:b"
 	})
 	w.stop(t)
+	// The start's own publish is in its start line; each republish is an
+	// info line of its own.
+	stderr, err := os.ReadFile(w.stderr)
+	require.NoError(t, err)
+	published := 0
+	for _, l := range logLines(t, string(stderr)) {
+		if l["msg"] == "published secret files" && l["level"] == "info" {
+			published++
+		}
+	}
+	assert.Equal(t, 2, published, "%s", stderr)
 }
