@@ -14,7 +14,7 @@
 // connection; here they are pipelined instead: up to MaxConnsPerHost
 // connections each carry a queue of idempotent requests, written back to
 // back, whose answers come back in order (RFC 9112 section 9.3.2). A request
-// that is not idempotent (a create) waits for no other on its connection.
+// that is not idempotent (a create) gets a new connection of its own.
 // When a connection closes before answering a queued idempotent request,
 // the request is sent again on a new one.
 //
@@ -89,8 +89,8 @@ type Client struct {
 	TLS *tls.Config
 	// Proxy picks the proxy for a URL; nil, or a nil URL, for none.
 	Proxy func(*url.URL) (*url.URL, error)
-	// DialTimeout bounds each connection's dial, proxy tunnel and TLS
-	// handshake (10 s when 0).
+	// DialTimeout bounds each connection's dial with its proxy tunnel, and
+	// then its TLS handshake (10 s each when 0).
 	DialTimeout time.Duration
 	// MaxConnsPerHost bounds the connections to one host (2 when 0). Past
 	// it, idempotent requests queue on the least busy connection.
@@ -102,7 +102,7 @@ type Client struct {
 
 	mu     sync.Mutex
 	pools  map[string][]*conn
-	closed bool
+	closes map[string]bool // hosts whose answers closed their connection
 }
 
 // Do sends req and reads its answer. An answer with any status is a
@@ -136,12 +136,16 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if proxy != nil {
 		key += " via " + proxy.String()
 	}
-	for lost, behind := 0, 0; ; {
+	for lost, again := 0, 0; ; {
 		resp, err := c.once(ctx, req, wire, key, proxy)
 		switch {
-		case !req.Idempotent || ctx.Err() != nil:
-		case errors.Is(err, errBehind) && behind < 100:
-			behind++
+		case ctx.Err() != nil:
+		case err == errNotSent && again < 100:
+			again++ // never sent: safe for any request
+			continue
+		case !req.Idempotent:
+		case err == errBehind && again < 100:
+			again++
 			continue
 		case errors.Is(err, errLost) && lost < 2:
 			lost++
@@ -157,7 +161,7 @@ func (c *Client) CloseIdle() {
 	var idle []*conn
 	for _, conns := range c.pools {
 		for _, cn := range conns {
-			if cn.queued() == 0 {
+			if st := cn.state(); st.ok && st.n == 0 {
 				idle = append(idle, cn)
 			}
 		}
@@ -168,31 +172,39 @@ func (c *Client) CloseIdle() {
 	}
 }
 
-// errLost is a connection that closed where a request's answer should
-// have begun; an idempotent request is sent again, twice at most.
-// errBehind is a request queued behind another whose answer closed the
-// connection (or whose caller gave up): it is sent again on a new one
-// without counting against it. errNoAnswer is the server closing the
-// connection where an answer should begin.
+// The ways a connection fails its calls. errLost: it closed where the
+// call's answer should have begun, after the call was written; an
+// idempotent request is sent again, twice at most. errBehind: the call was
+// queued behind another whose answer closed the connection (or whose caller
+// gave up); an idempotent request is sent again without counting against
+// it. errNotSent: the call's bytes never left, so any request may be sent
+// again. errNoAnswer is the server closing the connection where an answer
+// should begin.
 var (
 	errLost           = errors.New("the connection closed before the answer")
-	errBehind   error = behindError{}
+	errBehind   error = lostError{" (queued behind an answer that closed it)"}
+	errNotSent  error = lostError{" (the request was not sent)"}
 	errNoAnswer       = errors.New("the server closed the connection without answering")
 )
 
-// behindError is errBehind: an errLost, made without fmt at init.
-type behindError struct{}
+// lostError is an errLost with a reason, made without fmt at init.
+type lostError struct{ why string }
 
-func (behindError) Error() string {
-	return errLost.Error() + " (queued behind an answer that closed it)"
-}
-func (behindError) Unwrap() error { return errLost }
+func (e lostError) Error() string { return errLost.Error() + e.why }
+func (e lostError) Unwrap() error { return errLost }
+
+// idleTimeout is how long a connection may sit unused before it is closed
+// rather than used: a NAT or a proxy may have dropped it silently (a
+// --watch run polls every few minutes), and a request written into a dead
+// connection waits out its whole timeout.
+var idleTimeout = 90 * time.Second // a variable for the tests
 
 // call is one request waiting for its answer on a connection.
 type call struct {
-	method string
-	limit  int64
-	done   chan result // buffered: the reader never blocks on it
+	method     string
+	limit      int64
+	idempotent bool
+	done       chan result // buffered: the reader never blocks on it
 }
 
 type result struct {
@@ -200,39 +212,50 @@ type result struct {
 	err  error
 }
 
-// once queues the request on a connection and waits for its answer.
+// once queues the request on a connection and waits for its answer. The
+// bytes are written by another goroutine, so that a server that stops
+// reading cannot keep the caller past its context.
 func (c *Client) once(ctx context.Context, req *Request, wire []byte, key string, proxy *url.URL) (*Response, error) {
-	cl := &call{method: req.Method, limit: req.Limit, done: make(chan result, 1)}
-	cn, fresh, err := c.enqueue(key, req, cl, wire, proxy)
+	cl := &call{method: req.Method, limit: req.Limit, idempotent: req.Idempotent, done: make(chan result, 1)}
+	cn, fresh, stale, err := c.enqueue(key, req, cl, wire, proxy)
+	for _, s := range stale {
+		s.fail(errLost, errBehind)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if fresh {
 		go cn.dial()
 	} else {
-		cn.flush()
+		go cn.flush()
 	}
 	select {
 	case r := <-cl.done:
 		return r.resp, r.err
 	case <-ctx.Done():
+		select {
+		case r := <-cl.done: // answered as the context ended
+			return r.resp, r.err
+		default:
+		}
 		// HTTP/1.1 cannot abandon one answer of a queue: the connection
-		// goes, and the requests queued behind this one go to another.
-		cn.fail(errBehind, errBehind)
+		// goes, and the requests queued with this one go to another. (A
+		// request that is not idempotent is never queued with another.)
+		cn.abandon(cl)
 		return nil, ctx.Err()
 	}
 }
 
 // enqueue picks a connection for req and queues cl and its bytes there:
-// an idle one, else a new one while under MaxConnsPerHost, else (for an
-// idempotent request) the least busy one. fresh says the connection is new
-// and must be dialled.
-func (c *Client) enqueue(key string, req *Request, cl *call, wire []byte, proxy *url.URL) (*conn, bool, error) {
+// for an idempotent request, an idle one, else a new one while under
+// MaxConnsPerHost, else (to a host that keeps its connections open) the
+// least busy one that holds no request that is not idempotent; for any
+// other request, a new one. fresh says the
+// connection is new and must be dialled; stale are idle connections too
+// old to use, for the caller to close.
+func (c *Client) enqueue(key string, req *Request, cl *call, wire []byte, proxy *url.URL) (cn *conn, fresh bool, stale []*conn, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
-		return nil, false, errors.New("the client is closed")
-	}
 	maxConns := c.MaxConnsPerHost
 	if maxConns <= 0 {
 		maxConns = 2
@@ -241,32 +264,52 @@ func (c *Client) enqueue(key string, req *Request, cl *call, wire []byte, proxy 
 	if maxPipe <= 0 {
 		maxPipe = 64
 	}
+	now := time.Now()
 	var least *conn
-	leastN := 0
-	live := 0
-	for _, cn := range c.pools[key] {
-		n, ok := cn.state()
-		if !ok {
+	leastN, live := 0, 0
+	for _, x := range c.pools[key] {
+		st := x.state()
+		switch {
+		case !st.ok:
+			continue
+		case st.n == 0 && now.Sub(st.idleSince) > idleTimeout:
+			stale = append(stale, x)
 			continue
 		}
 		live++
-		if n == 0 && cn.push(cl, wire) {
-			return cn, false, nil
+		// A request that is not idempotent gets a connection of its own:
+		// on a reused one, a server that closed it as the request went out
+		// would leave it unknown whether the request was taken.
+		if st.n == 0 && req.Idempotent && x.push(cl, wire) {
+			return x, false, stale, nil
 		}
-		if least == nil || n < leastN {
-			least, leastN = cn, n
+		if st.unsafe == 0 && (least == nil || st.n < leastN) {
+			least, leastN = x, st.n
 		}
 	}
-	if least != nil && live >= maxConns && req.Idempotent && leastN < maxPipe && least.push(cl, wire) {
-		return least, false, nil
+	pipeline := req.Idempotent && !c.closes[key]
+	if pipeline && least != nil && live >= maxConns && leastN < maxPipe && least.push(cl, wire) {
+		return least, false, stale, nil
 	}
-	cn := &conn{client: c, key: key, url: req.URL, proxy: proxy}
+	cn = &conn{client: c, key: key, url: req.URL, proxy: proxy}
 	cn.push(cl, wire)
 	if c.pools == nil {
 		c.pools = map[string][]*conn{}
 	}
 	c.pools[key] = append(c.pools[key], cn)
-	return cn, true, nil
+	return cn, true, stale, nil
+}
+
+// closing notes a host whose answer closed its connection: its requests
+// are not pipelined any more, since every queue behind such an answer is
+// sent again.
+func (c *Client) closing(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closes == nil {
+		c.closes = map[string]bool{}
+	}
+	c.closes[key] = true
 }
 
 // drop takes a closed connection out of its pool.
@@ -283,30 +326,37 @@ func (c *Client) drop(cn *conn) {
 }
 
 // conn is one connection and the calls queued on it, in the order their
-// requests were written.
+// requests were written. Lock order: Client.mu, then conn.mu; wmu is never
+// held with either.
 type conn struct {
 	client *Client
 	key    string
 	url    *url.URL
 	proxy  *url.URL
 
-	mu      sync.Mutex
-	nc      net.Conn // nil while dialling
-	pending []*call
-	out     []byte // written by the next flush
-	err     error  // set once, when the connection is done
+	mu        sync.Mutex
+	nc        net.Conn // nil while dialling
+	pending   []*call
+	out       []byte    // written by the next flush
+	unsent    int       // the calls at the end of pending whose bytes are in out
+	unsafe    int       // the calls in pending that are not idempotent
+	idleSince time.Time // when pending last became empty
+	err       error     // set once, when the connection is done
 
 	wmu sync.Mutex // held by the one flush that writes
 }
 
-// state is the number of calls queued, and whether the connection is alive.
-func (cn *conn) state() (int, bool) {
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	return len(cn.pending), cn.err == nil
+type connState struct {
+	n, unsafe int
+	idleSince time.Time
+	ok        bool
 }
 
-func (cn *conn) queued() int { n, _ := cn.state(); return n }
+func (cn *conn) state() connState {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return connState{n: len(cn.pending), unsafe: cn.unsafe, idleSince: cn.idleSince, ok: cn.err == nil}
+}
 
 // push queues cl and its request's bytes, unless the connection is done.
 func (cn *conn) push(cl *call, wire []byte) bool {
@@ -317,11 +367,16 @@ func (cn *conn) push(cl *call, wire []byte) bool {
 	}
 	cn.pending = append(cn.pending, cl)
 	cn.out = append(cn.out, wire...)
+	cn.unsent++
+	if !cl.idempotent {
+		cn.unsafe++
+	}
 	return true
 }
 
 // flush writes what is queued. Bytes go out in the order they were queued:
-// each flush takes the whole queue under the write lock.
+// each flush takes the whole queue under the write lock. The calls it takes
+// count as sent from then on, even when the write fails part way.
 func (cn *conn) flush() {
 	cn.wmu.Lock()
 	defer cn.wmu.Unlock()
@@ -331,7 +386,7 @@ func (cn *conn) flush() {
 		cn.mu.Unlock()
 		return
 	}
-	cn.out = nil
+	cn.out, cn.unsent = nil, 0
 	cn.mu.Unlock()
 	if len(b) == 0 {
 		return
@@ -341,16 +396,21 @@ func (cn *conn) flush() {
 	}
 }
 
-// fail closes the connection: the first queued call gets first, the ones
-// behind it rest.
-func (cn *conn) fail(first, rest error) {
+// fail closes the connection: of the calls written, the first gets first
+// and the ones behind it rest; the calls not written get errNotSent.
+func (cn *conn) fail(first, rest error) { cn.close(first, rest, false) }
+
+// failAll closes the connection and gives every call err (a failed dial).
+func (cn *conn) failAll(err error) { cn.close(err, err, true) }
+
+func (cn *conn) close(first, rest error, all bool) {
 	cn.mu.Lock()
 	if cn.err != nil {
 		cn.mu.Unlock()
 		return
 	}
 	cn.err = first
-	pending, nc := cn.pending, cn.nc
+	pending, nc, unsent := cn.pending, cn.nc, cn.unsent
 	cn.pending, cn.out = nil, nil
 	cn.mu.Unlock()
 	if nc != nil {
@@ -359,25 +419,38 @@ func (cn *conn) fail(first, rest error) {
 	cn.client.drop(cn)
 	for i, cl := range pending {
 		err := rest
-		if i == 0 {
+		switch {
+		case all:
+			err = first
+		case i >= len(pending)-unsent:
+			err = errNotSent
+		case i == 0:
 			err = first
 		}
 		cl.done <- result{err: err}
 	}
 }
 
-// dial makes the connection, then writes what is queued and starts reading.
-// Its deadline is its own: the requests queued on it have their contexts.
-func (cn *conn) dial() {
-	timeout := cn.client.DialTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+// abandon closes the connection for a call whose caller gave up, unless
+// the call is answered already.
+func (cn *conn) abandon(cl *call) {
+	cn.mu.Lock()
+	queued := false
+	for _, x := range cn.pending {
+		queued = queued || x == cl
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	nc, err := cn.client.connect(ctx, cn.url, cn.proxy)
+	cn.mu.Unlock()
+	if queued {
+		cn.fail(errBehind, errBehind)
+	}
+}
+
+// dial makes the connection, then writes what is queued and starts reading.
+// Its deadlines are its own: the requests queued on it have their contexts.
+func (cn *conn) dial() {
+	nc, err := cn.client.connect(context.Background(), cn.url, cn.proxy)
 	if err != nil {
-		cn.fail(err, err)
+		cn.failAll(err)
 		return
 	}
 	cn.mu.Lock()
@@ -396,7 +469,8 @@ func (cn *conn) dial() {
 }
 
 // read hands each answer to the call at the head of the queue, until the
-// connection closes. Data when nothing is queued is a protocol error.
+// connection closes. Bytes that come before the head call was written are
+// a protocol error (or a server closing an idle connection).
 func (cn *conn) read(br *bufio.Reader) {
 	for {
 		_, err := br.Peek(1)
@@ -405,9 +479,9 @@ func (cn *conn) read(br *bufio.Reader) {
 			cn.mu.Unlock()
 			return
 		}
-		if len(cn.pending) == 0 {
+		if len(cn.pending)-cn.unsent == 0 {
 			cn.mu.Unlock()
-			cn.fail(errLost, errBehind) // an idle connection the server closed, or stray bytes
+			cn.fail(errLost, errBehind) // only calls not written, if any: errNotSent
 			return
 		}
 		cl := cn.pending[0]
@@ -427,9 +501,18 @@ func (cn *conn) read(br *bufio.Reader) {
 			return
 		}
 		cn.pending = cn.pending[1:]
+		if !cl.idempotent {
+			cn.unsafe--
+		}
+		if len(cn.pending) == 0 {
+			cn.idleSince = time.Now()
+		}
 		cn.mu.Unlock()
 		cl.done <- result{resp: resp, err: err}
 		if err != nil || !keep {
+			if err == nil {
+				cn.client.closing(cn.key)
+			}
 			cn.fail(errBehind, errBehind)
 			return
 		}
@@ -450,7 +533,13 @@ func canonicalAddr(u *url.URL) string {
 
 // connect dials the URL's host (through the proxy when there is one) and,
 // for https, shakes hands.
-func (c *Client) connect(ctx context.Context, u, proxy *url.URL) (net.Conn, error) {
+func (c *Client) connect(parent context.Context, u, proxy *url.URL) (net.Conn, error) {
+	timeout := c.DialTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	defer cancel()
 	var d net.Dialer
 	d.KeepAlive = 30 * time.Second
 	addr := canonicalAddr(u)
@@ -479,7 +568,9 @@ func (c *Client) connect(ctx context.Context, u, proxy *url.URL) (net.Conn, erro
 	}
 	cfg.NextProtos = []string{"http/1.1"}
 	tc := tls.Client(nc, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	hctx, hcancel := context.WithTimeout(parent, timeout) // a budget of its own, as net/http's TLSHandshakeTimeout
+	defer hcancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
 		nc.Close()
 		return nil, err
 	}

@@ -81,14 +81,15 @@ func TestRequestsAndAnswersOverTLS(t *testing.T) {
 	assert.Equal(t, "GET", resp.Get("x-method"), "fields are found in any case")
 
 	u, _ := url.Parse(s.URL + "/p")
-	resp, err = c.Do(ctx, &Request{Method: "POST", URL: u, Body: []byte("payload")})
+	resp, err = c.Do(ctx, &Request{Method: "POST", URL: u, Body: []byte("payload"), Idempotent: true}) // a read that uses POST
 	require.NoError(t, err)
 	assert.Equal(t, `POST /p  "payload"`, string(resp.Body))
+	assert.EqualValues(t, 1, s.conns.Load(), "one keep-alive connection for calls one after another")
 
 	resp, err = c.Do(ctx, &Request{Method: "POST", URL: u})
 	require.NoError(t, err)
 	assert.Equal(t, `POST /p  ""`, string(resp.Body), "a POST without a body says Content-Length: 0")
-	assert.EqualValues(t, 1, s.conns.Load(), "one keep-alive connection for calls one after another")
+	assert.EqualValues(t, 2, s.conns.Load(), "a request that is not idempotent gets a connection of its own")
 }
 
 func TestStatusesAreAnswersNotErrors(t *testing.T) {
@@ -402,6 +403,7 @@ func TestProxyFromEnvironment(t *testing.T) {
 		{env("HTTPS_PROXY", "http://p:1", "NO_PROXY", "example.com"), "https://notexample.com", "http://p:1"},
 		{env("HTTPS_PROXY", "http://p:1", "NO_PROXY", ".example.com"), "https://example.com", "http://p:1"},
 		{env("HTTPS_PROXY", "http://p:1", "NO_PROXY", "*.example.com"), "https://b.example.com", ""},
+		{env("HTTPS_PROXY", "http://p:1", "NO_PROXY", "*example.com"), "https://example.com", "http://p:1"},
 		{env("HTTPS_PROXY", "http://p:1", "NO_PROXY", "example.com:8443"), "https://example.com", "http://p:1"},
 		{env("HTTPS_PROXY", "http://p:1", "NO_PROXY", "example.com:443"), "https://example.com", ""},
 		{env("HTTPS_PROXY", "http://p:1", "no_proxy", "10.0.0.0/8, 192.168.1.5"), "https://10.96.0.1", ""},
@@ -435,4 +437,129 @@ func TestResponsesNeverQuoteTheServer(t *testing.T) {
 	var pe *ProtocolError
 	require.True(t, errors.As(err, &pe), "%v", err)
 	assert.NotContains(t, err.Error(), canary)
+}
+
+// TestAServerThatStopsReadingCannotHoldTheCaller: a big body into a
+// connection whose server reads no more; the caller's deadline ends the
+// wait (the bytes are written by another goroutine).
+func TestAServerThatStopsReadingCannotHoldTheCaller(t *testing.T) {
+	first := make(chan struct{}, 1)
+	u := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		first <- struct{}{}
+		time.Sleep(5 * time.Second) // reads nothing more
+	})
+	c := &Client{}
+	_, err := c.Do(context.Background(), &Request{Method: "GET", URL: u, Idempotent: true})
+	require.NoError(t, err)
+	<-first
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = c.Do(ctx, &Request{Method: "POST", URL: u, Body: make([]byte, 32<<20)})
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+// TestAGivenUpLookupNeverTakesACreateWithIt: a GET whose deadline passes
+// while a slow POST is in flight to the same host, on one connection at
+// most; the GET is never queued behind the POST, so the POST gets its
+// answer.
+func TestAGivenUpLookupNeverTakesACreateWithIt(t *testing.T) {
+	s := newServer(t, true, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" {
+			time.Sleep(300 * time.Millisecond)
+		} else {
+			time.Sleep(200 * time.Millisecond)
+		}
+		fmt.Fprint(w, r.Method)
+	})
+	c := s.client()
+	c.MaxConnsPerHost = 1
+	u, _ := url.Parse(s.URL + "/create")
+	done := make(chan error, 1)
+	go func() {
+		resp, err := c.Do(context.Background(), &Request{Method: "POST", URL: u, Body: []byte("{}")})
+		if err == nil && string(resp.Body) != "POST" {
+			err = fmt.Errorf("answer %q", resp.Body)
+		}
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.Do(ctx, s.get("/lookup"))
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NoError(t, <-done, "the create is answered")
+}
+
+func TestIdleConnectionsAreNotUsedAfterTheIdleTimeout(t *testing.T) {
+	old := idleTimeout
+	idleTimeout = 50 * time.Millisecond
+	defer func() { idleTimeout = old }()
+	s := newServer(t, true, echo)
+	c := s.client()
+	_, err := c.Do(context.Background(), s.get("/1"))
+	require.NoError(t, err)
+	_, err = c.Do(context.Background(), s.get("/2"))
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, s.conns.Load(), "reused while fresh")
+	time.Sleep(100 * time.Millisecond)
+	_, err = c.Do(context.Background(), s.get("/3"))
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, s.conns.Load(), "a new one after the idle timeout")
+}
+
+func TestManyChunks(t *testing.T) {
+	u := rawServer(t, func(c net.Conn) {
+		http.ReadRequest(bufio.NewReader(c))
+		var b strings.Builder
+		b.WriteString("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+		for range 20000 {
+			b.WriteString("1\r\nx\r\n")
+		}
+		b.WriteString("0\r\n\r\n")
+		io.WriteString(c, b.String())
+	})
+	resp, err := (&Client{}).Do(context.Background(), &Request{Method: "GET", URL: u})
+	require.NoError(t, err)
+	assert.Equal(t, 20000, len(resp.Body))
+}
+
+// TestHostsThatCloseEveryAnswerAreNotPipelined: with a server that closes
+// after every answer, 150 lookups at once all get their answers.
+func TestHostsThatCloseEveryAnswerAreNotPipelined(t *testing.T) {
+	s := newServer(t, true, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		fmt.Fprint(w, r.URL.Path)
+	})
+	c := s.client()
+	var wg sync.WaitGroup
+	var bad atomic.Int32
+	for i := range 150 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path := fmt.Sprintf("/%d", i)
+			resp, err := c.Do(context.Background(), s.get(path))
+			if err != nil || string(resp.Body) != path {
+				bad.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Zero(t, bad.Load())
+}
+
+func TestClientFieldsAreRefused(t *testing.T) {
+	s := newServer(t, true, echo)
+	for _, name := range []string{"Host", "content-length", "Transfer-Encoding", "Connection"} {
+		_, err := s.client().Do(context.Background(), &Request{Method: "GET", URL: s.get("/").URL, Header: []Field{{name, "x"}}})
+		assert.Error(t, err, name)
+	}
+	assert.Zero(t, s.conns.Load())
 }

@@ -109,7 +109,9 @@ func parseNoProxy(s string) noProxy {
 			np.ips = append(np.ips, ipPort{ip: ip.Unmap(), port: port})
 			continue
 		}
-		host = strings.TrimPrefix(host, "*")
+		if strings.HasPrefix(host, "*.") {
+			host = host[1:] // "*.example.com" is ".example.com"; any other "*" is literal, as in Go's httpproxy
+		}
 		d := domainPort{suffix: host, port: port}
 		if !strings.HasPrefix(host, ".") {
 			d.suffix, d.exact = "."+host, true

@@ -58,6 +58,10 @@ func appendRequest(b []byte, req *Request, target string, extra []Field) ([]byte
 			if !isToken(f.Name) {
 				return b, fmt.Errorf("the header name %q is not an HTTP token", f.Name)
 			}
+			switch strings.ToLower(f.Name) {
+			case "host", "content-length", "transfer-encoding", "connection":
+				return b, fmt.Errorf("the header field %s is the client's to write", f.Name)
+			}
 			if strings.ContainsAny(f.Value, "\r\n\x00") {
 				return b, fmt.Errorf("the value of header %s holds a line break or a NUL", f.Name)
 			}
@@ -96,12 +100,24 @@ func readResponse(br *bufio.Reader, method string, limit int64) (resp *Response,
 	if err != nil {
 		return nil, false, err
 	}
-	te, hasTE := resp.lookup("Transfer-Encoding")
+	tes := 0
+	te := ""
+	for _, f := range resp.Header {
+		if strings.EqualFold(f.Name, "Transfer-Encoding") {
+			tes++
+			te = f.Value
+		}
+	}
+	hasTE := tes > 0
 	switch {
 	case hasTE && resp.minor == 0:
 		return nil, false, protocolErr("a Transfer-Encoding in an HTTP/1.0 answer")
-	case hasTE && !strings.EqualFold(strings.TrimSpace(te), "chunked"):
-		return nil, false, protocolErr("the transfer coding is not chunked")
+	case tes > 1 || hasTE && !strings.EqualFold(strings.TrimSpace(te), "chunked"):
+		return nil, false, protocolErr("the transfer coding is not chunked alone")
+	case hasTE && hasCL:
+		// RFC 9112 section 6.3: chunked wins, and the connection cannot be
+		// trusted with another answer.
+		keep = false
 	}
 	if method == "HEAD" || resp.StatusCode == 204 || resp.StatusCode == 304 ||
 		method == "CONNECT" && resp.StatusCode/100 == 2 {
@@ -121,10 +137,19 @@ func readResponse(br *bufio.Reader, method string, limit int64) (resp *Response,
 		if cl > limit {
 			return nil, false, ErrTooLarge
 		}
-		resp.Body = make([]byte, cl)
-		_, err = io.ReadFull(br, resp.Body)
+		// Read in steps: a length the server declares is not memory given
+		// away before its bytes come.
+		body := make([]byte, 0, min(cl, 64<<10))
+		for int64(len(body)) < cl && err == nil {
+			step := min(cl-int64(len(body)), 1<<20)
+			body = append(body, make([]byte, step)...)
+			var n int
+			n, err = io.ReadFull(br, body[len(body)-int(step):])
+			body = body[:len(body)-int(step)+n]
+		}
+		resp.Body = body
 		if err != nil {
-			err = protocolErr("the body ended after %d of %d bytes", len(resp.Body), cl)
+			err = protocolErr("the body ended after %d of %d bytes", len(body), cl)
 		}
 	default:
 		// No length: the body runs to the end of the connection.
@@ -174,18 +199,21 @@ func readHead(br *bufio.Reader) (*Response, bool, error) {
 		}
 		resp.Header = append(resp.Header, f)
 	}
-	keep := minor >= 1
-	if v, ok := resp.lookup("Connection"); ok {
-		for _, tok := range strings.Split(v, ",") {
+	keep, closes := minor >= 1, false
+	for _, f := range resp.Header {
+		if !strings.EqualFold(f.Name, "Connection") {
+			continue
+		}
+		for _, tok := range strings.Split(f.Value, ",") {
 			switch strings.ToLower(strings.TrimSpace(tok)) {
 			case "close":
-				keep = false
+				closes = true
 			case "keep-alive":
-				keep = keep || minor == 0
+				keep = true
 			}
 		}
 	}
-	return resp, keep, nil
+	return resp, keep && !closes, nil
 }
 
 // parseField reads one "name: value" line of a header or a trailer.
@@ -260,24 +288,25 @@ func parseDecimal(s string) (int64, error) {
 	return n, nil
 }
 
-// readChunked reads a chunked body and the trailer after it.
+// readChunked reads a chunked body and the trailer after it. Each line is
+// bounded on its own, and the trailer as a header is.
 func readChunked(br *bufio.Reader, limit int64) ([]byte, error) {
 	var body []byte
-	budget := maxHead
 	for {
+		budget := maxLine
 		line, err := readCRLF(br, &budget)
-		if err != nil {
+		if err == io.EOF {
 			return nil, protocolErr("the chunked body ended early")
+		}
+		if err != nil {
+			return nil, err
 		}
 		size, _, _ := bytes.Cut(line, []byte(";")) // chunk extensions are ignored
 		size = bytes.TrimRight(size, " \t")
-		if len(size) == 0 || len(size) > 15 {
+		if len(size) == 0 || len(size) > 15 || bytes.ContainsFunc(size, func(r rune) bool { return !isHexRune(r) }) {
 			return nil, protocolErr("a chunk size that is not a hex number")
 		}
-		n, err := strconv.ParseInt(string(size), 16, 64)
-		if err != nil || n < 0 {
-			return nil, protocolErr("a chunk size that is not a hex number")
-		}
+		n, _ := strconv.ParseInt(string(size), 16, 64)
 		if n == 0 {
 			break
 		}
@@ -289,14 +318,19 @@ func readChunked(br *bufio.Reader, limit int64) ([]byte, error) {
 		if _, err := io.ReadFull(br, body[start:]); err != nil {
 			return nil, protocolErr("the chunked body ended early")
 		}
+		budget = maxLine
 		if crlf, err := readCRLF(br, &budget); err != nil || len(crlf) != 0 {
 			return nil, protocolErr("a chunk not followed by a line end")
 		}
 	}
+	budget := maxHead
 	for { // the trailer: fields until an empty line
 		line, err := readCRLF(br, &budget)
-		if err != nil {
+		if err == io.EOF {
 			return nil, protocolErr("the chunked body's trailer ended early")
+		}
+		if err != nil {
+			return nil, err
 		}
 		if len(line) == 0 {
 			return body, nil
@@ -305,6 +339,10 @@ func readChunked(br *bufio.Reader, limit int64) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+func isHexRune(r rune) bool {
+	return r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F'
 }
 
 // readAll reads to the end of the connection, at most limit bytes.
