@@ -104,3 +104,13 @@ func testEncoding() *base32.Encoding {
 func annotationValue(text string) string {
 	return testEncoding().EncodeToString([]byte(text))
 }
+
+// appendUnknownScalars appends unknown fields of the varint, fixed32 and
+// fixed64 wire types (99, 98, 97), which every decoder must skip.
+func appendUnknownScalars(b []byte) []byte {
+	b = pbVarint(b, 99, 12345)
+	b = protowire.AppendTag(b, 98, protowire.Fixed32Type)
+	b = protowire.AppendFixed32(b, 7)
+	b = protowire.AppendTag(b, 97, protowire.Fixed64Type)
+	return protowire.AppendFixed64(b, 7)
+}

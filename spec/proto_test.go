@@ -119,12 +119,7 @@ func TestParseFileProto(t *testing.T) {
 	// A TaskSpec whose template comes in two parts, merged by protobuf.
 	split := pbBytes(pbBytes(nil, 1, pbString(nil, 2, "python-task")), 1, pbBytes(nil, 8, pbSecurityContext(secrets[2])))
 	// Unknown fields of every wire type around the secrets.
-	var unknown []byte
-	unknown = pbVarint(unknown, 99, 12345)
-	unknown = protowire.AppendTag(unknown, 98, protowire.Fixed32Type)
-	unknown = protowire.AppendFixed32(unknown, 7)
-	unknown = protowire.AppendTag(unknown, 97, protowire.Fixed64Type)
-	unknown = protowire.AppendFixed64(unknown, 7)
+	unknown := appendUnknownScalars(nil)
 	unknown = protowire.AppendTag(unknown, 96, protowire.StartGroupType)
 	unknown = pbVarint(unknown, 1, 1)
 	unknown = protowire.AppendTag(unknown, 96, protowire.EndGroupType)

@@ -275,12 +275,7 @@ func binarySeeds() [][]byte {
 	}
 
 	// Unknown fields of every wire type, and groups, nested.
-	var unknown []byte
-	unknown = pbVarint(unknown, 99, 12345)
-	unknown = protowire.AppendTag(unknown, 98, protowire.Fixed32Type)
-	unknown = protowire.AppendFixed32(unknown, 7)
-	unknown = protowire.AppendTag(unknown, 97, protowire.Fixed64Type)
-	unknown = protowire.AppendFixed64(unknown, 7)
+	unknown := appendUnknownScalars(nil)
 	unknown = protowire.AppendTag(unknown, 96, protowire.StartGroupType)
 	unknown = pbVarint(unknown, 1, 1)
 	unknown = protowire.AppendTag(unknown, 95, protowire.StartGroupType)

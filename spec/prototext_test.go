@@ -80,12 +80,7 @@ func textSeeds() []string {
 	}
 	// A core.Secret with unknown fields, which EmitUnknown prints by number.
 	withUnknown := secret("g", "", "k", 2, "")
-	var unknown []byte
-	unknown = pbVarint(unknown, 99, 12345)
-	unknown = protowire.AppendTag(unknown, 98, protowire.Fixed32Type)
-	unknown = protowire.AppendFixed32(unknown, 7)
-	unknown = protowire.AppendTag(unknown, 97, protowire.Fixed64Type)
-	unknown = protowire.AppendFixed64(unknown, 7)
+	unknown := appendUnknownScalars(nil)
 	unknown = protowire.AppendTag(unknown, 96, protowire.StartGroupType)
 	unknown = pbString(unknown, 1, "in a group")
 	unknown = protowire.AppendTag(unknown, 96, protowire.EndGroupType)
