@@ -404,6 +404,31 @@ func TestWatchEnvChange(t *testing.T) {
 	}
 }
 
+// TestWatchAChangeAsTheCommandStarts: the command itself swaps the Secret
+// volume's ..data as its first act, which may come before the shim's
+// inotify watches are in place; the shim looks once when they are, so the
+// change is republished and signalled all the same.
+func TestWatchAChangeAsTheCommandStarts(t *testing.T) {
+	for i := range 5 {
+		k := newKubeletDir(t, versioned(0, "a"))
+		// The next version, ready; the command renames its link over ..data.
+		version := "..2026_12_01_00_00_01.000000000"
+		require.NoError(t, os.Mkdir(filepath.Join(k.dir, version), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(k.dir, version, "a"), []byte(versioned(1, "a")["a"]), 0o644))
+		require.NoError(t, os.Symlink(version, filepath.Join(k.dir, "..data_next")))
+		w := watchRun{
+			args:  []string{"--backends", "dir", "--dir", k.dir, "--secret", "key=a,mount=/etc/flyte/secrets"},
+			files: []string{"a"},
+			env:   map[string]string{"RELOADER_SWAP": filepath.Join(k.dir, "..data_next") + ":" + filepath.Join(k.dir, "..data")},
+		}.start(t)
+		eventually(t, 10*time.Second, fmt.Sprintf("run %d: the signal for the change made as the command started", i), func() bool {
+			sigs := w.events(t, "signal")
+			return len(sigs) == 1 && sigs[0].Files["a"] == versioned(1, "a")["a"]
+		})
+		w.stop(t)
+	}
+}
+
 func TestWatchReloadSignal(t *testing.T) {
 	for _, tc := range []struct{ flag, want string }{{"SIGUSR1", "user defined signal 1"}, {"usr2", "user defined signal 2"}, {"none", ""}} {
 		t.Run(tc.flag, func(t *testing.T) {

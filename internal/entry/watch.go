@@ -119,6 +119,10 @@ func (w *watcher) run(ctx context.Context) {
 	}
 	if notify != nil {
 		defer notify.Close()
+		// A change between the start's resolve and these watches made no
+		// event: look once, now that every change from here on makes one.
+		// (Nothing changed is a debug line, and no signal.)
+		w.poke("watch start")
 	}
 	w.log.Info("watching the secrets for changes", log.Int("dirs", len(w.paths)), log.Bool("polling", w.poll), log.Duration("refresh", w.opts.Refresh))
 

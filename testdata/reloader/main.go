@@ -122,6 +122,15 @@ func main() {
 	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM)
+	if swap := os.Getenv("RELOADER_SWAP"); swap != "" {
+		// RELOADER_SWAP=FROM:TO renames FROM to TO first thing: a Secret
+		// volume update in the moment the command starts, before the
+		// shim's watch may be in place.
+		from, to, _ := strings.Cut(swap, ":")
+		if os.Rename(from, to) != nil {
+			os.Exit(4)
+		}
+	}
 	write(event{Event: "start", Env: os.Getenv(os.Getenv("RELOADER_ENV"))})
 
 	var sets, torn, failed atomic.Int64
