@@ -788,12 +788,16 @@ func (p *publisher) ensureDir() error {
 	if root == "" {
 		root = "/"
 	}
-	if err := mkdirAll(root); err != nil {
-		return fail("create the root of the secrets directory", root, err)
-	}
+	// The root is there on every real start ("/", or a test's --root made
+	// once): open it first, and make it only when that fails.
 	fd, err := openDir(unix.AT_FDCWD, root, false)
 	if err != nil {
-		return fail("open the root of the secrets directory", root, err)
+		if err := mkdirAll(root); err != nil {
+			return fail("create the root of the secrets directory", root, err)
+		}
+		if fd, err = openDir(unix.AT_FDCWD, root, false); err != nil {
+			return fail("open the root of the secrets directory", root, err)
+		}
 	}
 	comps := strings.Split(strings.TrimPrefix(mountPath, "/"), "/")
 	for i, comp := range comps {
@@ -1149,7 +1153,8 @@ func (p *publisher) tidy(st state) {
 			p.logger.Warn("cannot remove a stale secret symlink", log.String("path", p.path(name)), log.Err(err))
 		}
 	}
-	if err := os.Remove(p.path(linkTmp)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// A symlink: one unlink (os.Remove would try rmdir after it too).
+	if err := unix.Unlink(p.path(linkTmp)); err != nil && err != unix.ENOENT {
 		p.logger.Warn("cannot remove a leftover temporary symlink", log.String("path", p.path(linkTmp)), log.Err(err))
 	}
 }
