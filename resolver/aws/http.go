@@ -32,16 +32,6 @@ func setField(req *httpc.Request, name, value string) {
 	req.Header = append(req.Header, httpc.Field{Name: name, Value: value})
 }
 
-// field is the value of the header field name, "" when it is not set.
-func field(req *httpc.Request, name string) string {
-	for _, f := range req.Header {
-		if strings.EqualFold(f.Name, name) {
-			return f.Value
-		}
-	}
-	return ""
-}
-
 // newHTTPClient is the backend's one keep-alive client. Its lookups are
 // batched, so few go out at once; the ones that do (a fallback to one call
 // per secret) queue on up to 16 connections.

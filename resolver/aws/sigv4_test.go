@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flyte-entrypoint/flyte-entrypoint/internal/httpc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,6 +19,16 @@ func TestSignKnownVector(t *testing.T) {
 	c := Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"}
 	sign(req, nil, c, "us-east-1", "iam", time.Date(2015, 8, 30, 12, 36, 0, 0, time.UTC))
 	assert.Equal(t, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7", field(req, "Authorization"))
+}
+
+// field is the value of the header field name, "" when it is not set.
+func field(req *httpc.Request, name string) string {
+	for _, f := range req.Header {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value
+		}
+	}
+	return ""
 }
 
 func TestCredentialsNeverPrint(t *testing.T) {

@@ -16,9 +16,9 @@ import (
 
 // The tags the store puts on a secret, as the Kubernetes labels.
 const (
-	TagManaged = "app.flyte.org/managed"
-	TagProject = "app.flyte.org/project"
-	TagDomain  = "app.flyte.org/domain"
+	TagManaged = manage.LabelManaged
+	TagProject = manage.LabelProject
+	TagDomain  = manage.LabelDomain
 )
 
 // Store manages secrets in Flyte 2's AWS layout: the SecretId is the scoped

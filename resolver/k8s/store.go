@@ -16,9 +16,9 @@ import (
 
 // The labels Flyte 2's secret service puts on the Secrets it writes.
 const (
-	LabelManaged = "app.flyte.org/managed"
-	LabelProject = "app.flyte.org/project"
-	LabelDomain  = "app.flyte.org/domain"
+	LabelManaged = manage.LabelManaged
+	LabelProject = manage.LabelProject
+	LabelDomain  = manage.LabelDomain
 )
 
 // Store manages secrets in Flyte 2's layout, writing exactly what Flyte 2's

@@ -83,6 +83,15 @@ func (m Meta) Scope() resolver.Scope {
 // NamePattern is the rule for a secret's name, the same in every store.
 const NamePattern = resolver.NamePattern
 
+// The labels (Kubernetes) or tags (AWS) a store puts on the secrets it
+// writes, as Flyte 2's secret service puts them: managed=true always,
+// project and domain when the scope has them.
+const (
+	LabelManaged = "app.flyte.org/managed"
+	LabelProject = "app.flyte.org/project"
+	LabelDomain  = "app.flyte.org/domain"
+)
+
 // CheckName applies NamePattern.
 func CheckName(name string) error {
 	if !resolver.ValidName(name) {
