@@ -15,8 +15,9 @@
 // between writing and making visible (Prepare, then Commit or Abort), and
 // Publish does both:
 //
-//  1. Prepare writes every file of the new version into a new version
-//     directory, gives each visible name that is new in this version its
+//  1. Prepare retires the version directories that ..data does not name
+//     (left by a start in exec mode, Tidy, or by a crash), writes every
+//     file of the new version into a new version directory, gives each visible name that is new in this version its
 //     symlink through ..data (made at a temporary name and renamed into
 //     place, never over an existing name), and makes ..data_tmp, a symlink
 //     to the new version. A new visible name dangles until ..data names the
@@ -387,6 +388,7 @@ func (p *publisher) prepare(names []string, files []File) (*Pending, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.retireLeftovers(&st)
 	version, err := p.writeVersion(files)
 	if err != nil {
 		return nil, err
@@ -1159,25 +1161,50 @@ func (p *publisher) tidy(st state) {
 	}
 }
 
+// retireLeftovers retires, before anything new is written, the version
+// directories that ..data does not name: those an exec-mode start left
+// (nothing of the shim runs after its execve to retire them), and those a
+// crash left. Only the current version stays, for Revert. Without this, a
+// container restarted N times with one emptyDir would keep N versions,
+// old values included, on its tmpfs. A fresh mount directory has none, so a
+// pod's first start pays nothing.
+func (p *publisher) retireLeftovers(st *state) {
+	kept := st.versions[:0]
+	for _, v := range st.versions {
+		if v == st.oldTarget {
+			kept = append(kept, v)
+		} else {
+			p.retireOne(v)
+		}
+	}
+	st.versions = kept
+}
+
 // retire removes every version directory but version, the new one: the
 // part of a publish that can take long.
 func (p *publisher) retire(st state, version string) {
 	for _, v := range st.versions {
-		if v == version {
-			continue
+		if v != version {
+			p.retireOne(v)
 		}
-		old := v
-		if !strings.HasPrefix(v, oldPrefix) {
-			// Rename first: a reader that holds the old name gets ENOENT
-			// from then on, never a half-removed directory.
-			old = oldPrefix + strings.TrimPrefix(v, "..")
-			if err := os.Rename(p.path(v), p.path(old)); err != nil {
-				p.logger.Warn("cannot retire an old secrets version", log.String("path", p.path(v)), log.Err(err))
-				continue
-			}
-		}
-		p.removeTreeLogged(old)
 	}
+}
+
+// retireOne renames version directory v away, unless it is retired
+// already, and removes it. A failure is a warning: what is left is hidden,
+// and the next publish tries again.
+func (p *publisher) retireOne(v string) {
+	old := v
+	if !strings.HasPrefix(v, oldPrefix) {
+		// Rename first: a reader that holds the old name gets ENOENT from
+		// then on, never a half-removed directory.
+		old = oldPrefix + strings.TrimPrefix(v, "..")
+		if err := os.Rename(p.path(v), p.path(old)); err != nil {
+			p.logger.Warn("cannot retire an old secrets version", log.String("path", p.path(v)), log.Err(err))
+			return
+		}
+	}
+	p.removeTreeLogged(old)
 }
 
 // removeTree removes a version directory of the mount directory. Its

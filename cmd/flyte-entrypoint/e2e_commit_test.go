@@ -287,3 +287,44 @@ func TestConcurrentShimsPublishWhole(t *testing.T) {
 		assert.Contains(t, sets, visible, "pair %d: the visible names are one publisher's whole set", i)
 	}
 }
+
+// TestExecModeStartsDoNotPileUpVersions: in exec mode nothing of the shim
+// runs after execve, so a start leaves the version it replaced for the next
+// start. That next start retires it before it writes its own: a container
+// restarted with the same emptyDir keeps the current version and the one
+// before, never every value it was ever given.
+func TestExecModeStartsDoNotPileUpVersions(t *testing.T) {
+	const canary = "CANARY-old-version-"
+	src := tempDir(t)
+	root := filepath.Join(tempDir(t), "root")
+	mount := filepath.Join(root, "etc", "flyte", "secrets")
+	for i := range 4 {
+		writeFile(t, filepath.Join(src, "k"), []byte(fmt.Sprintf("%s%d", canary, i)))
+		res := run{args: []string{"--dir", src, "--secret", "key=k,mount=/etc/flyte/secrets"},
+			env: map[string]string{"FLYTE_ENTRYPOINT_ROOT": root}}.exec(t)
+		require.Equal(t, 0, res.code, "start %d: %s", i, res.stderr)
+		got, err := os.ReadFile(filepath.Join(mount, "k"))
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprintf("%s%d", canary, i), string(got))
+
+		var versions []string
+		des, err := os.ReadDir(mount)
+		require.NoError(t, err)
+		for _, d := range des {
+			if d.IsDir() && strings.HasPrefix(d.Name(), "..") {
+				versions = append(versions, d.Name())
+			}
+		}
+		assert.Len(t, versions, min(i+1, 2), "start %d: the current version and the one it replaced: %v", i, versions)
+	}
+	// The first two values are nowhere on disk any more.
+	require.NoError(t, filepath.WalkDir(mount, func(path string, d os.DirEntry, err error) error {
+		require.NoError(t, err)
+		if d.Type().IsRegular() && d.Name() == "k" {
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.NotContains(t, []string{canary + "0", canary + "1"}, string(b), path)
+		}
+		return nil
+	}))
+}
