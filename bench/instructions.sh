@@ -24,6 +24,10 @@ tags=$(sed -n 's/^TAGS *:= *//p' Makefile)
 CGO_ENABLED=0 go build -trimpath -tags "$tags" -o "$out/shim" ./cmd/flyte-entrypoint
 CGO_ENABLED=0 go build -trimpath -o "$out/shim-plain" ./cmd/flyte-entrypoint
 CGO_ENABLED=0 go build -trimpath -o "$out/floor" ./bench/baseline
+# The floor of the libraries every start links (bench/libfloor), without and
+# with crypto/tls and net: no code of ours runs in them.
+CGO_ENABLED=0 go build -trimpath -tags "$tags" -o "$out/libs" ./bench/libfloor
+CGO_ENABLED=0 go build -trimpath -tags "$tags,tls" -o "$out/libstls" ./bench/libfloor
 
 mkdir "$out/src"
 args=(--dir "$out/src")
@@ -49,20 +53,27 @@ count() {
   echo "$c"
 }
 
-floor=() shim=() plain=()
+floor=() libs=() libstls=() shim=() plain=()
 for i in $(seq 1 "$n"); do
   floor+=("$(count "$out/floor" /bin/true)")
+  libs+=("$(count "$out/libs" /bin/true)")
+  libstls+=("$(count "$out/libstls" /bin/true)")
   shim+=("$(count "$out/shim" "${args[@]}" --root "$out/root-$i" -- /bin/true)")
   plain+=("$(count "$out/shim-plain" "${args[@]}" --root "$out/plain-$i" -- /bin/true)")
 done
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mf=$(median "${floor[@]}") ms=$(median "${shim[@]}") mp=$(median "${plain[@]}")
+ml=$(median "${libs[@]}") mt=$(median "${libstls[@]}")
 echo "instructions before execve, median of $n interleaved runs (10 secrets: 8 env, 2 files, dir backend, tmpfs)"
 printf 'go-floor              %9d\n' "$mf"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+printf 'libraries alone       %9d  %sx\n' "$ml" "$(ratio "$ml" "$mf")"
+printf 'libraries + tls, net  %9d  %sx\n' "$mt" "$(ratio "$mt" "$mf")"
 printf 'make build            %9d  %sx\n' "$ms" "$(ratio "$ms" "$mf")"
 printf 'go build / go install %9d  %sx\n' "$mp" "$(ratio "$mp" "$mf")"
 echo "runs: floor ${floor[*]}"
+echo "      libs  ${libs[*]}"
+echo "      +tls  ${libstls[*]}"
 echo "      shim  ${shim[*]}"
 echo "      plain ${plain[*]}"

@@ -56,6 +56,7 @@ func pick(s series, f func(sample) time.Duration) []time.Duration {
 func main() {
 	shim := flag.String("shim", "", "the flyte-entrypoint binaries, comma-separated")
 	baseline := flag.String("baseline", "", "the baseline binary")
+	floors := flag.String("floors", "", "more programs run as the baseline is, with only the command (bench/libfloor), comma-separated")
 	n := flag.Int("n", 200, "runs of each")
 	secrets := flag.Int("secrets", 10, "secrets to resolve")
 	files := flag.Int("files", 2, "how many of them are files")
@@ -92,24 +93,34 @@ func main() {
 
 	// One warm-up run of each, which also checks that they work.
 	shims := strings.Split(*shim, ",")
+	var extra []string
+	if *floors != "" {
+		extra = strings.Split(*floors, ",")
+	}
 	runOnce(*baseline, []string{*command}, env, true)
+	for _, f := range extra {
+		runOnce(f, []string{*command}, env, true)
+	}
 	for _, s := range shims {
 		runOnce(s, shimArgs(-1), env, true)
 	}
 
 	var base series
-	with := make([]series, len(shims))
+	with := make([]series, len(extra)+len(shims))
 	for i := range *n {
 		base = append(base, runOnce(*baseline, []string{*command}, env, false))
+		for j, f := range extra {
+			with[j] = append(with[j], runOnce(f, []string{*command}, env, false))
+		}
 		for j, s := range shims {
-			with[j] = append(with[j], runOnce(s, shimArgs(i*len(shims)+j), env, false))
+			with[len(extra)+j] = append(with[len(extra)+j], runOnce(s, shimArgs(i*len(shims)+j), env, false))
 		}
 	}
 	mb, fb, cb := median(base.wall()), median(base.faults()), median(base.cpu())
 	fmt.Printf("secrets=%d files=%d runs=%d (medians; cpu is user+system)\n", *secrets, *files, *n)
 	fmt.Printf("%-24s wall %7.3f ms  p90 %7.3f ms               faults %4d        cpu %7.3f ms\n",
 		"baseline", ms2(mb), ms2(pct(base.wall(), 90)), fb, ms2(cb))
-	for j, s := range shims {
+	for j, s := range append(extra, shims...) {
 		w := with[j]
 		ms, fs, cs := median(w.wall()), median(w.faults()), median(w.cpu())
 		fmt.Printf("%-24s wall %7.3f ms  p90 %7.3f ms  ratio %.2fx  faults %4d %.2fx  cpu %7.3f ms %.2fx\n",

@@ -79,7 +79,17 @@ func New(w io.Writer, format Format, level zapcore.Level) *Logger {
 	} else {
 		enc = zapcore.NewJSONEncoder(cfg)
 	}
-	return &Logger{core: zapcore.NewCore(enc, zapcore.AddSync(w), level)}
+	return &Logger{core: zapcore.NewCore(enc, syncer(w), level)}
+}
+
+// syncer is zapcore.AddSync(w) without its type switch for the usual w, a
+// file (stderr): the switch asks the runtime at each start whether *os.File
+// has Sync, which costs more instructions than the rest of New.
+func syncer(w io.Writer) zapcore.WriteSyncer {
+	if f, ok := w.(*os.File); ok {
+		return f
+	}
+	return zapcore.AddSync(w)
 }
 
 // utcRFC3339Nano prints times in UTC: log lines from many containers line

@@ -1,0 +1,5 @@
+//go:build !tls
+
+package main
+
+func linkTLS() {}
