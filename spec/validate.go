@@ -29,10 +29,9 @@ func Validate(raws []Raw) ([]Request, error) {
 	var (
 		problems []Problem
 		reqs     = make([]Request, 0, len(raws))
-		seen     = make(map[Request]bool, len(raws)) // requests without Origin
-		envs     = make(map[string]Request)          // variable -> request that sets it
-		files    = make(map[string]Request)          // path under the mount -> request
-		dirs     = make(map[string]Request)          // group directory under the mount -> first request in it
+		envs     = make(map[string]Request) // variable -> request that sets it
+		files    = make(map[string]Request) // path under the mount -> request
+		dirs     = make(map[string]Request) // group directory under the mount -> first request in it
 	)
 	for _, raw := range raws {
 		req, rules := check(raw)
@@ -42,9 +41,7 @@ func Validate(raws []Raw) ([]Request, error) {
 			}
 			continue
 		}
-		same := req
-		same.Origin = ""
-		if seen[same] {
+		if repeats(req, reqs, envs, files) {
 			continue
 		}
 		rules = collisions(req, envs, files, dirs)
@@ -54,7 +51,6 @@ func Validate(raws []Raw) ([]Request, error) {
 			}
 			continue
 		}
-		seen[same] = true
 		if req.EnvVar != "" {
 			envs[req.EnvVar] = req
 		}
@@ -72,6 +68,31 @@ func Validate(raws []Raw) ([]Request, error) {
 		return nil, &Error{Problems: problems}
 	}
 	return reqs, nil
+}
+
+// repeats reports whether req, but for its Origin, is a request taken
+// already: a request given twice is taken once. A repeat sets the same
+// variable or file as the first, so the collision maps find it; a request
+// with neither is looked for among the requests taken.
+func repeats(req Request, taken []Request, envs, files map[string]Request) bool {
+	same := func(prev Request) bool {
+		prev.Origin = req.Origin
+		return prev == req
+	}
+	switch {
+	case req.EnvVar != "":
+		prev, ok := envs[req.EnvVar]
+		return ok && same(prev)
+	case req.File:
+		prev, ok := files[req.FilePath()]
+		return ok && same(prev)
+	}
+	for _, prev := range taken {
+		if same(prev) {
+			return true
+		}
+	}
+	return false
 }
 
 // check turns one raw request into a Request, or says which rules it breaks.

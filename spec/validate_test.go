@@ -504,3 +504,54 @@ func FuzzDeriveEnvVar(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidateTakesARepeatOnce: giving every request a second time, from
+// other origins and in another order, changes nothing: the same requests
+// come out, or the same rules are broken. A repeat that Validate failed to
+// see would collide with its first and make an error of a valid set.
+func FuzzValidateTakesARepeatOnce(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7})
+	f.Add([]byte{9, 9, 18, 27, 200, 201})
+	keys := []string{"a", "b", "my-key", "my_key", "Cert", "cert"}
+	groups := []string{"", "tls", "TLS"}
+	mounts := []string{"", MountPath}
+	envs := []string{"", "A", "MY_KEY"}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var raws []Raw
+		for i, c := range b {
+			if len(raws) == 12 {
+				break
+			}
+			raw := Raw{Origin: "--secret #" + string(rune('a'+i)), Key: keys[int(c)%len(keys)],
+				Group: groups[int(c>>3)%len(groups)], Optional: c&0x80 != 0}
+			switch c >> 5 & 3 {
+			case 0, 1:
+				raw.Shape = ShapeSDK
+				raw.Mount = mounts[int(c>>5)%len(mounts)]
+				if raw.Mount == "" {
+					raw.AsEnvVar = envs[int(c>>2)%len(envs)]
+				}
+			case 2:
+				raw.Shape, raw.MountRequirement = ShapeCore, MountEnvVar
+			default:
+				raw.Shape, raw.MountRequirement = ShapeCore, MountFile
+				raw.EnvVar = envs[int(c>>1)%len(envs)]
+			}
+			raws = append(raws, raw)
+		}
+		once, onceErr := Validate(raws)
+		twice := append([]Raw{}, raws...)
+		for i := len(raws) - 1; i >= 0; i-- {
+			r := raws[i]
+			r.Origin = "repeat of " + r.Origin
+			twice = append(twice, r)
+		}
+		again, againErr := Validate(twice)
+		if onceErr != nil {
+			require.Error(t, againErr, "a set with a broken rule stays broken")
+			return
+		}
+		require.NoError(t, againErr, "repeats alone broke a valid set")
+		assert.Equal(t, once, again)
+	})
+}

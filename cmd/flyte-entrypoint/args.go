@@ -158,17 +158,20 @@ func parseRun(args []string, specs []flagSpec) (map[string]flagValues, bool) {
 				return nil, false
 			}
 		}
+		vals, seen := p.vals[f.name]
+		if !seen {
+			given[f.name] = p
+		}
 		if f.kind == kindStrings || f.kind == kindRequests {
-			if p.vals[f.name] == nil {
+			if vals == nil {
 				// Room for every flag left, at most: a start with many
 				// --secret flags grows it once.
-				p.vals[f.name] = make([]string, 0, (len(args)-i)/2+1)
+				vals = make([]string, 0, (len(args)-i)/2+1)
 			}
-			p.vals[f.name] = append(p.vals[f.name], value)
+			p.vals[f.name] = append(vals, value)
 		} else {
 			p.vals[f.name] = []string{value} // the last one wins
 		}
-		given[f.name] = p
 	}
 	return given, true
 }
