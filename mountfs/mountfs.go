@@ -1208,18 +1208,20 @@ func (p *publisher) retireOne(v string) {
 }
 
 // removeTree removes a version directory of the mount directory. Its
-// directories are 0500, so it makes them writable first: that is what lets
-// a non-root shim remove them.
+// directories are 0500, so it makes each writable first: that is what lets
+// a non-root shim remove them. Every step is taken relative to a directory
+// opened with O_NOFOLLOW, never by path: under --user the tree is the
+// command's, which can swap a directory in it for a symlink at any moment,
+// and a walk by path would then chmod or remove what the symlink names,
+// anywhere, as root (--watch keeps the supervisor root).
 func (p *publisher) removeTree(name string) error {
-	path := p.path(name)
-	_ = filepath.WalkDir(path, func(sub string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = os.Chmod(sub, workDirMode)
-		}
-		return nil
-	})
-	if err := os.RemoveAll(path); err != nil {
-		return fail("remove a secrets version directory", path, err)
+	dir, err := openDir(unix.AT_FDCWD, p.dir, false)
+	if err == nil {
+		err = removeAt(dir, name)
+		unix.Close(dir)
+	}
+	if err != nil && err != unix.ENOENT {
+		return fail("remove a secrets version directory", p.path(name), err)
 	}
 	return nil
 }

@@ -59,6 +59,15 @@ func readDir(dir string) ([]dirEntry, error) {
 	}
 	defer unix.Close(fd)
 	var out []dirEntry
+	err = eachEntry(fd, func(name string, typ byte) {
+		out = append(out, dirEntry{name: name, typ: direntType(dir, name, typ)})
+	})
+	return out, err
+}
+
+// eachEntry calls fn with the name and d_type of each entry of the open
+// directory fd but "." and "..".
+func eachEntry(fd int, fn func(name string, typ byte)) error {
 	buf := make([]byte, 8<<10)
 	for {
 		n, err := unix.Getdents(fd, buf)
@@ -66,15 +75,15 @@ func readDir(dir string) ([]dirEntry, error) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if n <= 0 {
-			return out, nil
+			return nil
 		}
 		for b := buf[:n]; len(b) >= 19; {
 			reclen := int(b[16]) | int(b[17])<<8
 			if reclen < 19 || reclen > len(b) {
-				return nil, unix.EIO
+				return unix.EIO
 			}
 			typ, name := b[18], b[19:reclen]
 			for i, c := range name {
@@ -85,10 +94,46 @@ func readDir(dir string) ([]dirEntry, error) {
 			}
 			b = b[reclen:]
 			if s := string(name); s != "." && s != ".." {
-				out = append(out, dirEntry{name: s, typ: direntType(dir, s, typ)})
+				fn(s, typ)
 			}
 		}
 	}
+}
+
+// removeAt removes name, in the directory open as parent, and all it
+// holds. A directory is opened with O_NOFOLLOW and made writable through
+// its descriptor before its entries are removed relative to it, so a
+// symlink put in the tree, even in the middle of the walk, is unlinked and
+// never followed. Root opens a 0500 (or 0000) directory regardless of its
+// mode; a shim that is not root asks for a mode change by name only when
+// the open was refused, on a directory of its own user.
+func removeAt(parent int, name string) error {
+	fd, err := openDir(parent, name, true)
+	if err == unix.EACCES && unix.Geteuid() != 0 {
+		if err = unix.Fchmodat(parent, name, uint32(workDirMode), 0); err == nil {
+			fd, err = openDir(parent, name, true)
+		}
+	}
+	switch {
+	case err == unix.ENOTDIR || err == unix.ELOOP:
+		return unix.Unlinkat(parent, name, 0) // a file or a symlink
+	case err != nil:
+		return err
+	}
+	defer unix.Close(fd)
+	_ = unix.Fchmod(fd, uint32(workDirMode))
+	// The names first, then the removals: unlinking while getdents reads
+	// the same directory can skip entries.
+	var children []string
+	if err := eachEntry(fd, func(child string, _ byte) { children = append(children, child) }); err != nil {
+		return err
+	}
+	for _, child := range children {
+		if err := removeAt(fd, child); err != nil && err != unix.ENOENT {
+			return err
+		}
+	}
+	return unix.Unlinkat(parent, name, unix.AT_REMOVEDIR)
 }
 
 // direntType turns a d_type into a file mode type, asking lstat when the
