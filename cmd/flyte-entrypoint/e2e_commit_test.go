@@ -328,3 +328,40 @@ func TestExecModeStartsDoNotPileUpVersions(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestSuperviseUnderUserRetiresThePreviousVersion: a supervisor that drops
+// to --user gives up root only once the publish is over. It used to drop
+// first, and then could neither remove the names the new version lacks
+// nor retire the previous version in the root-owned mount directory.
+func TestSuperviseUnderUserRetiresThePreviousVersion(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: --user switches to another user")
+	}
+	const canary = "CANARY-user-version-"
+	src := tempDir(t)
+	require.NoError(t, os.Chmod(src, 0o755))
+	root := filepath.Join(tempDir(t), "root")
+	mount := filepath.Join(root, "etc", "flyte", "secrets")
+	for i, key := range []string{"a", "b", "c"} {
+		writeFile(t, filepath.Join(src, key), []byte(canary+key))
+		res := run{args: []string{"--dir", src, "--supervise", "--user", "65534:65534", "--secret", "key=" + key + ",mount=/etc/flyte/secrets"},
+			command: []string{"/bin/true"}, env: map[string]string{"FLYTE_ENTRYPOINT_ROOT": root}}.exec(t)
+		require.Equal(t, 0, res.code, "start %d: %s", i, res.stderr)
+		assert.NotContains(t, res.stderr, "permission denied", "start %d", i)
+		assert.NotContains(t, res.stderr, canary)
+
+		var names, versions []string
+		des, err := os.ReadDir(mount)
+		require.NoError(t, err)
+		for _, d := range des {
+			switch {
+			case d.IsDir() && strings.HasPrefix(d.Name(), ".."):
+				versions = append(versions, d.Name())
+			case !strings.HasPrefix(d.Name(), ".."):
+				names = append(names, d.Name())
+			}
+		}
+		assert.Equal(t, []string{key}, names, "start %d: only the new version's name", i)
+		assert.Len(t, versions, 1, "start %d: the previous version is retired: %v", i, versions)
+	}
+}

@@ -180,6 +180,9 @@ func Run(ctx context.Context, cfg Config, st Starter) (err error) {
 	if child == nil {
 		return nil
 	}
+	// Only now, with the mount directory's work done as its owner: a
+	// supervisor that gives up root can't get it back.
+	child.DropPrivileges()
 	if cfg.Watch != nil {
 		w := newWatcher(plan, staged, outs, child, *cfg.Watch)
 		if pending != nil {

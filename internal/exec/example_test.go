@@ -55,6 +55,8 @@ func Example() {
 		if err != nil {
 			return err
 		}
+		// ... retire the previous version of the files, then give up root ...
+		child.DropPrivileges()
 		return exit.Silent(child.Wait())
 	}
 

@@ -208,6 +208,7 @@ func roleSupervise(args []string) int {
 	if err != nil {
 		return failRole(err)
 	}
+	c.DropPrivileges()
 	// -restart-after D -restart-env K=V: Restart once, with K=V added.
 	// -signal-after D -signal NAME: Signal once. What each call returned
 	// goes to stderr as "restart: <err>" or "signal: <err>".

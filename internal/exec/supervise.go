@@ -259,14 +259,25 @@ func (s *Supervisor) Start(cmd Command) (*Child, error) {
 		runtime.UnlockOSThread()
 		return nil, err
 	}
-	if s.drop && cmd.Cred != nil {
-		if err := dropTo(cmd.Cred); err != nil {
-			s.log.Warn("the supervisor keeps its privileges", log.Err(err))
-		} else {
-			s.log.Info("the supervisor dropped its privileges", log.Int("uid", int(cmd.Cred.UID)), log.Int("gid", int(cmd.Cred.GID)))
-		}
-	}
 	return c, nil
+}
+
+// DropPrivileges switches the supervisor itself to the command's user, when
+// SupervisorOptions.DropPrivileges asks for it and the command has a
+// Credential; else it does nothing. A start calls it once the command runs
+// and the publish is over: retiring the previous version of the mount
+// needs the mount directory's owner, root, and the supervisor can't get
+// root back. A failure is a warning: the supervisor keeps its privileges.
+func (c *Child) DropPrivileges() {
+	s, cred := c.s, c.cmd.Cred
+	if !s.drop || cred == nil {
+		return
+	}
+	if err := dropTo(cred); err != nil {
+		s.log.Warn("the supervisor keeps its privileges", log.Err(err))
+		return
+	}
+	s.log.Info("the supervisor dropped its privileges", log.Int("uid", int(cred.UID)), log.Int("gid", int(cred.GID)))
 }
 
 // SuperviseOptions says what Supervise runs and how.
@@ -294,6 +305,7 @@ func Supervise(opts SuperviseOptions) (int, error) {
 		errors.As(err, &e)
 		return e.Code, e
 	}
+	c.DropPrivileges()
 	return c.Wait(), nil
 }
 
