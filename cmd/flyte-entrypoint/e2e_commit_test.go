@@ -365,3 +365,70 @@ func TestSuperviseUnderUserRetiresThePreviousVersion(t *testing.T) {
 		assert.Len(t, versions, 1, "start %d: the previous version is retired: %v", i, versions)
 	}
 }
+
+// TestFailedExecUnderUserPutsThePreviousVersionBack: an execve that fails
+// after every check passed (here ETXTBSY: the binary is open for writing)
+// puts the previous version back with --user too. The shim used to give up
+// root for good before execve, and then could not undo the publish in the
+// root-owned mount directory: the new version stayed published with
+// nothing started.
+func TestFailedExecUnderUserPutsThePreviousVersionBack(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: --user switches to another user")
+	}
+	src := tempDir(t)
+	require.NoError(t, os.Chmod(src, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(src), 0o755))
+	root := filepath.Join(tempDir(t), "root")
+	mount := filepath.Join(root, "etc", "flyte", "secrets")
+	writeFile(t, filepath.Join(src, "a"), []byte("first"))
+	writeFile(t, filepath.Join(src, "b"), []byte("second"))
+	env := map[string]string{"FLYTE_ENTRYPOINT_ROOT": root}
+	res := run{args: []string{"--dir", src, "--secret", "key=a,mount=/etc/flyte/secrets"}, command: []string{"/bin/true"}, env: env}.exec(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	before, err := os.Readlink(filepath.Join(mount, "..data"))
+	require.NoError(t, err)
+
+	busy := filepath.Join(src, "busy")
+	b, err := os.ReadFile("/bin/true")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(busy, b, 0o755))
+	w, err := os.OpenFile(busy, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer w.Close()
+	res = run{args: []string{"--dir", src, "--user", "65534:65534", "--secret", "key=b,mount=/etc/flyte/secrets"}, command: []string{busy}, env: env}.exec(t)
+	assert.Equal(t, 126, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "text file busy")
+	assert.NotContains(t, res.stderr, "could not put the previous secret files back")
+
+	after, err := os.Readlink(filepath.Join(mount, "..data"))
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "..data names the previous version again")
+	got, err := os.ReadFile(filepath.Join(mount, "a"))
+	require.NoError(t, err, "the previous version's name is back")
+	assert.Equal(t, "first", string(got))
+	assert.NoFileExists(t, filepath.Join(mount, "b"), "the new version's name is gone")
+}
+
+// TestExecUnderUserLeavesNoWayBack: the shim keeps its own IDs as the saved
+// ones only until execve; the command runs with every user and group ID
+// its own, and with no capabilities.
+func TestExecUnderUserLeavesNoWayBack(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: --user switches to another user")
+	}
+	res := run{args: []string{"--user", "65534:65534"},
+		command: []string{"/bin/sh", "-c", "grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb):' /proc/self/status"}}.exec(t)
+	require.Equal(t, 0, res.code, res.stderr)
+	fields := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(res.stdout), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		fields[k] = strings.Join(strings.Fields(v), " ")
+	}
+	assert.Equal(t, "65534 65534 65534 65534", fields["Uid"], "real, effective, saved and fs uid")
+	assert.Equal(t, "65534 65534 65534 65534", fields["Gid"])
+	assert.Equal(t, "", fields["Groups"])
+	for _, c := range []string{"CapPrm", "CapEff", "CapAmb"} {
+		assert.Equal(t, "0000000000000000", fields[c], c)
+	}
+}

@@ -279,24 +279,34 @@ func unwrapPathError(err error) error {
 }
 
 // Exec replaces the shim with the command, the berglas way. With Cred set
-// it first drops to that user: setgroups, setgid, setuid, in that order (Go
-// applies each to every thread). Argv[0] is the name the command sees; an
-// empty Argv becomes {Path}. Env is the child's whole environment.
+// it first switches to that user: setgroups, then the real and effective
+// group and user IDs (Go applies each to every thread), keeping its own as
+// the saved IDs until execve succeeds. Argv[0] is the name the command
+// sees; an empty Argv becomes {Path}. Env is the child's whole environment.
 //
 // Exec returns only on failure, and then always with an *exit.Error:
 // exit.NotFound when path does not exist, exit.NotExecutable otherwise
 // (EACCES, ENOEXEC, EISDIR, a missing interpreter, a user it can't switch to).
+// After a failed execve the shim has its own IDs back, so that the caller
+// can undo what it published; if it can't take them back, the error says
+// so too.
 func Exec(cmd Command) error {
 	argv := cmd.Argv
 	if len(argv) == 0 {
 		argv = []string{cmd.Path}
 	}
+	undo := func() error { return nil }
 	if cmd.Cred != nil {
-		if err := dropTo(cmd.Cred); err != nil {
+		var err error
+		if undo, err = dropForExec(cmd.Cred); err != nil {
 			return err
 		}
 	}
-	return execError(cmd.name(), cmd.Path, syscall.Exec(cmd.Path, argv, cmd.Env))
+	err := execError(cmd.name(), cmd.Path, syscall.Exec(cmd.Path, argv, cmd.Env))
+	if uerr := undo(); uerr != nil {
+		return errorf(exit.CodeOf(err), "%w; and the shim could not take its own user back: %v", err, uerr)
+	}
+	return err
 }
 
 // execError turns a failed execve into an *exit.Error with the shell's code.

@@ -398,21 +398,71 @@ func dropTo(cred *Credential) error {
 	if err := CheckCredential(cred); err != nil {
 		return err
 	}
-	id := currentIdentity()
-	if id.capSetgid {
-		groups := make([]int, len(cred.Groups))
-		for i, g := range cred.Groups {
-			groups[i] = int(g)
-		}
-		if err := syscall.Setgroups(groups); err != nil {
-			return errorf(exit.NotExecutable, "switch to user %s: setgroups: %w", cred, err)
-		}
+	if err := setGroupsOf(cred, currentIdentity()); err != nil {
+		return err
 	}
 	if err := syscall.Setgid(int(cred.GID)); err != nil {
 		return errorf(exit.NotExecutable, "switch to user %s: setgid: %w", cred, err)
 	}
 	if err := syscall.Setuid(int(cred.UID)); err != nil {
 		return errorf(exit.NotExecutable, "switch to user %s: setuid: %w", cred, err)
+	}
+	return nil
+}
+
+// dropForExec switches this process to cred for an execve, as dropTo does,
+// but keeps its own IDs as the saved set-user-ID and set-group-ID. execve
+// copies the effective IDs into the saved ones, so a command that starts
+// runs as cred with no way back, and with no capabilities (its real and
+// effective IDs are cred's). An execve that fails leaves the shim able to
+// take its IDs back with undo, and so to put the previous version of the
+// mount back, which needs the mount directory's owner.
+func dropForExec(cred *Credential) (undo func() error, err error) {
+	if err := CheckCredential(cred); err != nil {
+		return nil, err
+	}
+	id := currentIdentity()
+	if err := setGroupsOf(cred, id); err != nil {
+		return nil, err
+	}
+	undo = func() error {
+		if err := syscall.Setresuid(id.ruid, id.euid, id.suid); err != nil {
+			return fmt.Errorf("setresuid: %w", err)
+		}
+		if err := syscall.Setresgid(id.rgid, id.egid, id.sgid); err != nil {
+			return fmt.Errorf("setresgid: %w", err)
+		}
+		if id.capSetgid {
+			if err := syscall.Setgroups(id.groups); err != nil {
+				return fmt.Errorf("setgroups: %w", err)
+			}
+		}
+		return nil
+	}
+	if err := syscall.Setresgid(int(cred.GID), int(cred.GID), -1); err != nil {
+		_ = undo()
+		return nil, errorf(exit.NotExecutable, "switch to user %s: setresgid: %w", cred, err)
+	}
+	if err := syscall.Setresuid(int(cred.UID), int(cred.UID), -1); err != nil {
+		_ = undo()
+		return nil, errorf(exit.NotExecutable, "switch to user %s: setresuid: %w", cred, err)
+	}
+	return undo, nil
+}
+
+// setGroupsOf sets cred's supplementary groups, when this process may
+// (CAP_SETGID); without it, CheckCredential has made sure they are in
+// effect already.
+func setGroupsOf(cred *Credential, id identity) error {
+	if !id.capSetgid {
+		return nil
+	}
+	groups := make([]int, len(cred.Groups))
+	for i, g := range cred.Groups {
+		groups[i] = int(g)
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return errorf(exit.NotExecutable, "switch to user %s: setgroups: %w", cred, err)
 	}
 	return nil
 }
