@@ -375,7 +375,7 @@ func (p *Publisher) Prepare(files []File) (*Pending, error) {
 }
 
 func (p *publisher) prepare(names []string, files []File) (*Pending, error) {
-	mem, err := OnMemoryFS(p.dir)
+	mem, err := p.onMemoryFS()
 	switch {
 	case err != nil:
 		p.logger.Warn("cannot tell whether the secrets directory is memory-backed", log.String("dir", p.dir), log.Err(err))
@@ -682,6 +682,17 @@ func (p *publisher) lock() (int, error) {
 		syscall.Close(fd)
 		return -1, fail("open the publish lock", path, err)
 	}
+	// A ..lock left by an earlier publish opens on a read-only filesystem
+	// too: ask the filesystem itself, so that a read-only mount is taken as
+	// one (and compared with what the start would write) rather than failing
+	// at the first write. The same answer says whether it is memory-backed.
+	if unix.Fstatfs(fd, &p.fs) == nil {
+		p.fsSet = true
+		if p.fs.Flags&unix.ST_RDONLY != 0 {
+			syscall.Close(fd)
+			return -1, fail("open the publish lock", path, syscall.EROFS)
+		}
+	}
 	if st.Mode&0o777 != 0o644 {
 		_ = syscall.Fchmod(fd, 0o644) // the umask's doing; only its owner can mend it
 	}
@@ -769,9 +780,22 @@ type publisher struct {
 	dir      string
 	uid, gid int
 	logger   *log.Logger
+
+	fs    unix.Statfs_t // the mount directory's filesystem, read by lock
+	fsSet bool
 }
 
 func (p *publisher) chowns() bool { return p.uid >= 0 || p.gid >= 0 }
+
+// onMemoryFS is OnMemoryFS for the mount directory, from what lock read
+// when it could.
+func (p *publisher) onMemoryFS() (bool, error) {
+	if !p.fsSet {
+		return OnMemoryFS(p.dir)
+	}
+	t := uint32(p.fs.Type)
+	return t == tmpfsMagic || t == ramfsMagic, nil
+}
 
 // path is a name in the mount directory. p.dir is clean (Dir) and names
 // are checked components (plan), so a plain join is enough; filepath.Join's

@@ -340,3 +340,32 @@ func listAll(t *testing.T, dir string) []string {
 	})
 	return out
 }
+
+// TestOurOwnLayoutOnAReadOnlyMountIsInPlace: a read-only mount of a
+// directory this shim published into before (another container's start,
+// say), ..lock included, holding the values the start would write, is in
+// place. The ..lock opened there (O_CREAT on a name that exists needs no
+// write), so the read-only filesystem was found only at the first write,
+// and the start failed.
+func TestOurOwnLayoutOnAReadOnlyMountIsInPlace(t *testing.T) {
+	root := tempDir(t)
+	dir := Dir(root)
+	files := []File{file("a", placedCanary+"-a"), file("g/b", placedCanary+"-b")}
+	readOnlyMount(t, dir, true, func(string) {
+		_, err := Publish(opts(root), files)
+		require.NoError(t, err)
+		require.FileExists(t, filepath.Join(dir, lockName))
+	})
+	o, logs := capture(root)
+	res, err := Publish(o, files)
+	require.NoError(t, err)
+	assert.Equal(t, "", res.Version, "nothing is written")
+	assert.Contains(t, logs.String(), "in place already")
+	assert.NotContains(t, logs.String(), "CANARY")
+
+	// A value that differs is refused, naming the read-only mount.
+	_, err = Publish(o, []File{file("a", placedCanary+"-other")})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "read-only")
+	assert.NotContains(t, err.Error(), "CANARY")
+}
