@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -583,4 +584,24 @@ func TestWatchPlainDirectory(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2, published, "%s", stderr)
+}
+
+// TestWatchLastFileGone: when the one file secret, an optional one, is gone
+// from its source, the republish takes its name away. It used to publish
+// nothing when no file was left, keep the old file, and log a republish.
+func TestWatchLastFileGone(t *testing.T) {
+	dir := tempDir(t)
+	writeFile(t, filepath.Join(dir, "a"), []byte("0:a"))
+	// The command reads no file: a reader of a consistent set waits for a
+	// name to come back.
+	w := watchRun{args: []string{"--backends", "dir", "--dir", dir, "--secret", "key=a,mount=/etc/flyte/secrets,optional=true"}}.start(t)
+	mounted := filepath.Join(w.root, "etc/flyte/secrets/a")
+	require.FileExists(t, mounted)
+	require.NoError(t, os.Remove(filepath.Join(dir, "a")))
+	eventually(t, 10*time.Second, "the republish without a", func() bool {
+		return strings.Contains(w.log(t), "republished the secret files")
+	})
+	_, err := os.Lstat(mounted)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "the gone secret's name is gone too")
+	w.stop(t)
 }

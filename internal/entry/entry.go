@@ -445,7 +445,9 @@ func (p *Plan) Stage(outs []Outcome) (*Staged, error) {
 // version of the mount, owned by the command's user, where no reader sees it
 // yet. A nil Pending (no file requests) has nothing to commit.
 func (p *Plan) Prepare(s *Staged) (*mountfs.Pending, error) {
-	if len(s.Files) == 0 {
+	if len(s.Files) == 0 && p.pub == nil {
+		// Nothing to write, and nothing written before to take away (a
+		// republish of no files, after some, removes their names).
 		return nil, nil
 	}
 	if p.pub == nil {

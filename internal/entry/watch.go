@@ -316,9 +316,11 @@ func (w *watcher) refresh(ctx context.Context, since time.Time, why string) {
 		return
 	}
 	old := w.version
-	if len(files) > 0 && len(staged.Files) > 0 {
+	if len(files) > 0 {
+		// An empty set is published too when the last file secret is gone
+		// (an optional one): its name must go with it.
 		pending, err := w.plan.Prepare(staged)
-		if err == nil {
+		if err == nil && pending != nil {
 			err = pending.Switch()
 			if err == nil {
 				pending.Finish()
