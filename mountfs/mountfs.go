@@ -544,7 +544,7 @@ func (pd *Pending) Revert() error {
 			}
 		}
 	}
-	return errors.Join(append(errs, pd.rollback())...)
+	return errors.Join(append(errs, pd.rollback(true))...)
 }
 
 // Abort removes what Prepare made: the prepared version directory,
@@ -558,7 +558,7 @@ func (pd *Pending) Abort() error {
 		return nil
 	}
 	defer pd.end()
-	return pd.rollback()
+	return pd.rollback(false)
 }
 
 // end gives back the publish locks.
@@ -620,9 +620,9 @@ func (pd *Pending) chownKept(name string) error {
 }
 
 // rollback undoes Prepare, newest first. It removes only what Prepare
-// made, none of which a reader resolves, so the previous version is left
-// as it was.
-func (pd *Pending) rollback() error {
+// made, so the previous version is left as it was. named says that ..data
+// has named the new version (a Revert): a reader may have resolved it.
+func (pd *Pending) rollback(named bool) error {
 	if pd.noop {
 		return nil // nothing was made
 	}
@@ -648,7 +648,18 @@ func (pd *Pending) rollback() error {
 		}
 	}
 	pd.chowned = nil
-	if err := p.removeTree(pd.version); err != nil {
+	name := pd.version
+	if named {
+		// ..data named it: rename it away first, as retiring does, so that
+		// a reader that holds its name gets ENOENT from then on, never a
+		// half-removed version.
+		old := oldPrefix + strings.TrimPrefix(name, "..")
+		if err := os.Rename(p.path(name), p.path(old)); err != nil {
+			return errors.Join(append(errs, fail("retire the reverted version", p.path(name), err))...)
+		}
+		name = old
+	}
+	if err := p.removeTree(name); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -657,7 +668,7 @@ func (pd *Pending) rollback() error {
 // rollbackLogged is rollback for a publish that failed already: what it
 // cannot undo is logged, and the caller returns the first error.
 func (pd *Pending) rollbackLogged() {
-	if err := pd.rollback(); err != nil {
+	if err := pd.rollback(false); err != nil {
 		pd.pub.logger.Error("cannot undo all of a failed publish", log.String("dir", pd.pub.dir), log.Err(err))
 	}
 }

@@ -1,9 +1,12 @@
 package mountfs
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -464,4 +467,53 @@ func TestPublisherSame(t *testing.T) {
 	require.NoError(t, pd.Switch())
 	require.NoError(t, pd.Revert())
 	assert.True(t, p.Same(previousSet), "a reverted publish leaves the last one")
+}
+
+// TestRevertRetiresTheNewVersionAsRetiringDoes: a reader that follows the
+// consistent-snapshot steps (readlink ..data, read the version, lstat it)
+// while a Revert takes the new version away reads it whole or sees it gone,
+// never part of it under its own name. Revert removed it in place.
+func TestRevertRetiresTheNewVersionAsRetiringDoes(t *testing.T) {
+	root := tempDir(t)
+	dir := Dir(root)
+	_, err := Publish(opts(root), previousSet)
+	require.NoError(t, err)
+	const n = 500
+	big := make([]File, n)
+	for i := range big {
+		big[i] = file(fmt.Sprintf("k%04d", i), "v")
+	}
+	for try := range 3 {
+		pd, err := Prepare(opts(root), big)
+		require.NoError(t, err)
+		require.NoError(t, pd.Switch())
+		v, err := os.Readlink(filepath.Join(dir, "..data"))
+		require.NoError(t, err)
+
+		var partial atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				des, err := os.ReadDir(filepath.Join(dir, v))
+				if err != nil {
+					continue
+				}
+				if _, err := os.Lstat(filepath.Join(dir, v)); err == nil && len(des) != n {
+					partial.Add(1)
+				}
+			}
+		}()
+		require.NoError(t, pd.Revert())
+		close(stop)
+		wg.Wait()
+		require.Zero(t, partial.Load(), "try %d: a reader saw part of %s while the name still stood", try, v)
+	}
 }
