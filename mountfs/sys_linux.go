@@ -1,6 +1,7 @@
 package mountfs
 
 import (
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"os"
@@ -81,7 +82,7 @@ func eachEntry(fd int, fn func(name string, typ byte)) error {
 			return nil
 		}
 		for b := buf[:n]; len(b) >= 19; {
-			reclen := int(b[16]) | int(b[17])<<8
+			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
 			if reclen < 19 || reclen > len(b) {
 				return unix.EIO
 			}
