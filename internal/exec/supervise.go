@@ -437,7 +437,11 @@ func (c *Child) Wait() int {
 		select {
 		case v := <-c.s.sigs:
 			sig, ok := v.(syscall.Signal)
-			if !ok || sig == unix.SIGURG || sig == unix.SIGCHLD {
+			// SIGPIPE is taken (so that a write to a broken stderr does not
+			// kill the supervisor) but never forwarded: the kernel raises it
+			// for the supervisor's own writes, and forwarding it writes a
+			// log line, which raised it again, for ever.
+			if !ok || sig == unix.SIGURG || sig == unix.SIGCHLD || sig == unix.SIGPIPE {
 				continue
 			}
 			if sig == unix.SIGINT || sig == unix.SIGTERM {

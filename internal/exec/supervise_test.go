@@ -611,6 +611,10 @@ func TestSuperviseReservedSignals(t *testing.T) {
 				r.signal(sig)
 			}
 			r.signal(syscall.SIGPROF)
+			// SIGPIPE is the supervisor's own: a write of its own to a
+			// broken stderr raises it, and forwarding it logged again, to the
+			// same stderr, for ever.
+			r.signal(syscall.SIGPIPE)
 			r.signal(syscall.SIGUSR1) // a signal that is forwarded, to know the others had their time
 			eventually(t, 5*time.Second, "SIGUSR1 to reach the command", func() bool { return count(readLines(rec), "10") == 1 })
 			time.Sleep(200 * time.Millisecond)
