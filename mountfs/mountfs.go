@@ -17,9 +17,10 @@
 //
 //  1. Prepare retires the version directories that ..data does not name
 //     (left by a start in exec mode, Tidy, or by a crash), writes every
-//     file of the new version into a new version directory, gives each visible name that is new in this version its
-//     symlink through ..data (made at a temporary name and renamed into
-//     place, never over an existing name), and makes ..data_tmp, a symlink
+//     file of the new version into a new version directory, gives each
+//     visible name that is new in this version its symlink through ..data
+//     (made at a temporary name and renamed into place, never over an
+//     existing name), and makes ..data_tmp, a symlink
 //     to the new version. A new visible name dangles until ..data names the
 //     new version: opening it fails with ENOENT, as for a name that was
 //     removed just after a reader listed the directory. Nothing that
@@ -650,11 +651,9 @@ func (pd *Pending) rollback(named bool) error {
 	pd.chowned = nil
 	name := pd.version
 	if named {
-		// ..data named it: rename it away first, as retiring does, so that
-		// a reader that holds its name gets ENOENT from then on, never a
-		// half-removed version.
-		old := oldPrefix + strings.TrimPrefix(name, "..")
-		if err := os.Rename(p.path(name), p.path(old)); err != nil {
+		// ..data named it: a reader may hold its name.
+		old, err := p.renameAway(name)
+		if err != nil {
 			return errors.Join(append(errs, fail("retire the reverted version", p.path(name), err))...)
 		}
 		name = old
@@ -1231,15 +1230,21 @@ func (p *publisher) retire(st state, version string) {
 func (p *publisher) retireOne(v string) {
 	old := v
 	if !strings.HasPrefix(v, oldPrefix) {
-		// Rename first: a reader that holds the old name gets ENOENT from
-		// then on, never a half-removed directory.
-		old = oldPrefix + strings.TrimPrefix(v, "..")
-		if err := os.Rename(p.path(v), p.path(old)); err != nil {
+		var err error
+		if old, err = p.renameAway(v); err != nil {
 			p.logger.Warn("cannot retire an old secrets version", log.String("path", p.path(v)), log.Err(err))
 			return
 		}
 	}
 	p.removeTreeLogged(old)
+}
+
+// renameAway renames version directory v to its retired name, ..old_*,
+// which it returns, before anything in it is removed: a reader that holds
+// v gets ENOENT from then on, never a half-removed version.
+func (p *publisher) renameAway(v string) (string, error) {
+	old := oldPrefix + strings.TrimPrefix(v, "..")
+	return old, os.Rename(p.path(v), p.path(old))
 }
 
 // removeTree removes a version directory of the mount directory. Its

@@ -24,16 +24,30 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// needRootForUser skips a test of --user without root.
+func needRootForUser(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: --user switches to another user")
+	}
+}
+
+// readableByAll is a temporary directory that another user (--user's) can
+// read and search, as can the directory it is in.
+func readableByAll(t *testing.T) string {
+	t.Helper()
+	dir := tempDir(t)
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	return dir
+}
+
 // TestUserMustBeAbleToRunTheCommand: with --user, the command is checked as
 // that user. A command only root may run exits 126 before anything is
 // published, in exec and in supervise mode.
 func TestUserMustBeAbleToRunTheCommand(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: --user switches to another user")
-	}
-	dir := tempDir(t)
-	require.NoError(t, os.Chmod(dir, 0o755))
-	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	needRootForUser(t)
+	dir := readableByAll(t)
 	writeFile(t, filepath.Join(dir, "k"), []byte("v"))
 	rootOnly := filepath.Join(dir, "root-only")
 	b, err := os.ReadFile(fakeBin)
@@ -334,12 +348,9 @@ func TestExecModeStartsDoNotPileUpVersions(t *testing.T) {
 // first, and then could neither remove the names the new version lacks
 // nor retire the previous version in the root-owned mount directory.
 func TestSuperviseUnderUserRetiresThePreviousVersion(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: --user switches to another user")
-	}
+	needRootForUser(t)
 	const canary = "CANARY-user-version-"
-	src := tempDir(t)
-	require.NoError(t, os.Chmod(src, 0o755))
+	src := readableByAll(t)
 	root := filepath.Join(tempDir(t), "root")
 	mount := filepath.Join(root, "etc", "flyte", "secrets")
 	for i, key := range []string{"a", "b", "c"} {
@@ -373,12 +384,8 @@ func TestSuperviseUnderUserRetiresThePreviousVersion(t *testing.T) {
 // root-owned mount directory: the new version stayed published with
 // nothing started.
 func TestFailedExecUnderUserPutsThePreviousVersionBack(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: --user switches to another user")
-	}
-	src := tempDir(t)
-	require.NoError(t, os.Chmod(src, 0o755))
-	require.NoError(t, os.Chmod(filepath.Dir(src), 0o755))
+	needRootForUser(t)
+	src := readableByAll(t)
 	root := filepath.Join(tempDir(t), "root")
 	mount := filepath.Join(root, "etc", "flyte", "secrets")
 	writeFile(t, filepath.Join(src, "a"), []byte("first"))
@@ -414,9 +421,7 @@ func TestFailedExecUnderUserPutsThePreviousVersionBack(t *testing.T) {
 // ones only until execve; the command runs with every user and group ID
 // its own, and with no capabilities.
 func TestExecUnderUserLeavesNoWayBack(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: --user switches to another user")
-	}
+	needRootForUser(t)
 	res := run{args: []string{"--user", "65534:65534"},
 		command: []string{"/bin/sh", "-c", "grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapAmb):' /proc/self/status"}}.exec(t)
 	require.Equal(t, 0, res.code, res.stderr)
